@@ -1,0 +1,164 @@
+"""Schema migrations, applied in order when a database is opened.
+
+Each migration runs in one transaction with the record of it having been applied, so a
+database is never left half-upgraded. Never edit a migration that has shipped: add a new one.
+The public tables and columns (``../shared/SPEC.md`` §2) are never renamed.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+
+from sqlite_utils import Database, Migrations
+
+MIGRATIONS = Migrations("goldsmith")
+
+
+def run_script(db: Database, script: str) -> None:
+    """Run several SQL statements inside the current transaction.
+
+    ``executescript`` would commit the open transaction first, which would let a failed
+    migration leave half a schema behind; statements are split and run one by one instead.
+    """
+    statement = ""
+    for line in script.splitlines(keepends=True):
+        statement += line
+        if sqlite3.complete_statement(statement):
+            db.execute(statement)
+            statement = ""
+    if statement.strip():
+        raise ValueError(f"incomplete SQL statement: {statement.strip()[:60]}")
+
+
+@MIGRATIONS()
+def m001_core_tables(db: Database) -> None:
+    """The public tables of SPEC §2, with the constraints that keep them honest."""
+    run_script(
+        db,
+        """
+        CREATE TABLE papers (
+            id TEXT PRIMARY KEY,
+            sha256 TEXT NOT NULL UNIQUE,
+            file TEXT NOT NULL,
+            path TEXT,
+            title TEXT,
+            pages INTEGER NOT NULL,
+            added_at TEXT NOT NULL,
+            bytes INTEGER,
+            title_source TEXT
+        );
+        CREATE TABLE ingest_errors (
+            id INTEGER PRIMARY KEY,
+            path TEXT NOT NULL,
+            reason TEXT NOT NULL,
+            at TEXT NOT NULL
+        );
+        CREATE INDEX ingest_errors_path ON ingest_errors(path);
+        CREATE TABLE pages (
+            paper_id TEXT NOT NULL REFERENCES papers(id),
+            page INTEGER NOT NULL CHECK (page >= 1),
+            text TEXT NOT NULL,
+            PRIMARY KEY (paper_id, page)
+        );
+        -- Contentless: the index holds a normalised copy of each page (ligatures expanded,
+        -- line-end hyphens joined) keyed by pages.rowid, without storing the text twice.
+        CREATE VIRTUAL TABLE pages_fts USING fts5(
+            search_text, content='', tokenize='unicode61 remove_diacritics 2'
+        );
+        CREATE TABLE runs (
+            id INTEGER PRIMARY KEY,
+            name TEXT NOT NULL UNIQUE,
+            engine TEXT NOT NULL CHECK (engine IN ('ollama', 'rules', 'import')),
+            model TEXT,
+            host TEXT,
+            schema_version INTEGER NOT NULL,
+            options TEXT NOT NULL DEFAULT '{}',
+            started_at TEXT NOT NULL,
+            finished_at TEXT
+        );
+        CREATE TABLE proposals (
+            id INTEGER PRIMARY KEY,
+            run_id INTEGER NOT NULL REFERENCES runs(id),
+            paper_id TEXT NOT NULL REFERENCES papers(id),
+            field TEXT NOT NULL,
+            status TEXT NOT NULL CHECK (status IN ('reported', 'not_reported', 'ambiguous')),
+            value TEXT,
+            page INTEGER,
+            quote TEXT,
+            grounding TEXT CHECK (grounding IN ('exact', 'normalized', 'fuzzy', 'ungrounded')),
+            char_start INTEGER,
+            char_end INTEGER,
+            value_in_quote INTEGER,
+            UNIQUE (run_id, paper_id, field)
+        );
+        CREATE INDEX proposals_paper ON proposals(paper_id, run_id);
+        CREATE TABLE decisions (
+            uuid TEXT PRIMARY KEY,
+            paper_id TEXT NOT NULL REFERENCES papers(id),
+            field TEXT NOT NULL,
+            annotator TEXT NOT NULL,
+            role TEXT NOT NULL CHECK (role IN ('annotator', 'adjudicator')),
+            verdict TEXT NOT NULL CHECK (
+                verdict IN ('accepted', 'corrected', 'not_reported', 'ambiguous', 'undone')
+            ),
+            value TEXT,
+            page INTEGER,
+            quote TEXT,
+            proposal_id INTEGER REFERENCES proposals(id),
+            comment TEXT,
+            decided_at TEXT NOT NULL,
+            status TEXT CHECK (status IN ('reported', 'not_reported', 'ambiguous')),
+            undoes TEXT REFERENCES decisions(uuid),
+            batch TEXT
+        );
+        CREATE INDEX decisions_paper_field ON decisions(paper_id, field);
+        CREATE INDEX decisions_annotator ON decisions(annotator, decided_at);
+        CREATE INDEX decisions_undoes ON decisions(undoes);
+        -- Append-only: a decision is never changed or removed, only followed by another.
+        CREATE TRIGGER decisions_no_update BEFORE UPDATE ON decisions
+        BEGIN SELECT RAISE(ABORT, 'decisions are append-only'); END;
+        CREATE TRIGGER decisions_no_delete BEFORE DELETE ON decisions
+        BEGIN SELECT RAISE(ABORT, 'decisions are append-only'); END;
+        """,
+    )
+
+
+@MIGRATIONS()
+def m002_decision_state(db: Database) -> None:
+    """Each annotator's current decision per (paper, field), derived from the decision log.
+
+    The log stays the source of truth; this table is what the review queue, progress counts
+    and the gold set read, so none of them replays the log. Rebuilt here from any decisions an
+    older database already holds.
+    """
+    run_script(
+        db,
+        """
+        CREATE TABLE decision_state (
+            paper_id TEXT NOT NULL REFERENCES papers(id),
+            field TEXT NOT NULL,
+            annotator TEXT NOT NULL,
+            role TEXT NOT NULL,
+            decision_uuid TEXT NOT NULL REFERENCES decisions(uuid),
+            verdict TEXT NOT NULL,
+            status TEXT,
+            value TEXT,
+            decided_at TEXT NOT NULL,
+            PRIMARY KEY (paper_id, field, annotator, role)
+        );
+        CREATE INDEX decision_state_annotator ON decision_state(annotator, role, paper_id);
+        INSERT INTO decision_state
+            (paper_id, field, annotator, role, decision_uuid, verdict, status, value, decided_at)
+        SELECT paper_id, field, annotator, role, uuid, verdict, status, value, decided_at
+        FROM (
+            SELECT d.*, ROW_NUMBER() OVER (
+                PARTITION BY paper_id, field, annotator, role
+                ORDER BY decided_at DESC, rowid DESC
+            ) AS rn
+            FROM decisions d
+            WHERE verdict != 'undone'
+              AND NOT EXISTS (SELECT 1 FROM decisions u WHERE u.undoes = d.uuid)
+        )
+        WHERE rn = 1;
+        """,
+    )

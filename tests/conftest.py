@@ -1,0 +1,94 @@
+"""Shared fixtures: throwaway databases, PDFs made with PyMuPDF, the real-paper corpus."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pymupdf
+import pytest
+from sqlite_utils import Database
+
+from storage import open_database
+
+REPO = Path(__file__).resolve().parent.parent
+CORPUS = Path(os.environ.get("GOLDSMITH_CORPUS", REPO.parent / "shared" / "corpus" / "pdfs"))
+
+
+def write_pdf(
+    path: Path,
+    pages: list[str],
+    *,
+    title: str | None = None,
+    metadata_title: str | None = None,
+    fontsize: float = 10,
+) -> Path:
+    """Write a real PDF: an optional large-font title on page 1, then each page's text."""
+    doc = pymupdf.open()
+    # TextWriter embeds the font with a Unicode map, so ligatures ("ﬁ"), "×" and "−" survive
+    # into the text PyMuPDF reads back, as they do in real papers.
+    font = pymupdf.Font("helv")
+    for number, text in enumerate(pages):
+        page = doc.new_page(width=612, height=792)
+        writer = pymupdf.TextWriter(page.rect)
+        top = 72
+        if number == 0 and title:
+            writer.fill_textbox(pymupdf.Rect(72, 60, 540, 130), title, font=font, fontsize=20)
+            top = 140
+        overflow = writer.fill_textbox(
+            pymupdf.Rect(72, top, 540, 740), text, font=font, fontsize=fontsize
+        )
+        if overflow:
+            raise ValueError("test text does not fit on one page")
+        writer.write_text(page)
+    if metadata_title is not None:
+        doc.set_metadata({"title": metadata_title})
+    path.parent.mkdir(parents=True, exist_ok=True)
+    doc.save(path)
+    doc.close()
+    return path
+
+
+def write_slow_pdf(path: Path, operations: int = 5_000_000) -> Path:
+    """A small file (about 200 KB) whose one page takes MuPDF about a second to read."""
+    doc = pymupdf.open()
+    page = doc.new_page()
+    page.insert_text((72, 72), "seed", fontname="helv")
+    doc.update_stream(
+        page.get_contents()[0], b"BT /helv 1 Tf " + b"(x) Tj 0.001 0 Td " * operations + b"ET"
+    )
+    doc.save(path, deflate=True)
+    doc.close()
+    return path
+
+
+@pytest.fixture
+def make_pdf(tmp_path: Path) -> Callable[..., Path]:
+    """Factory: ``make_pdf("name.pdf", ["page 1 text", ...], title=...)`` in ``tmp_path``."""
+
+    def make(name: str, pages: list[str], **kwargs: object) -> Path:
+        return write_pdf(tmp_path / name, pages, **kwargs)  # type: ignore[arg-type]
+
+    return make
+
+
+@pytest.fixture
+def db_path(tmp_path: Path) -> Path:
+    return tmp_path / "goldsmith.db"
+
+
+@pytest.fixture
+def db(db_path: Path) -> Iterator[Database]:
+    """A fresh, migrated database file, closed after the test."""
+    database = open_database(db_path)
+    yield database
+    database.close()
+
+
+@pytest.fixture
+def corpus() -> Path:
+    """The real-paper corpus in ../shared/corpus/pdfs; the test is skipped when it is absent."""
+    if not CORPUS.is_dir() or not any(CORPUS.glob("*.pdf")):
+        pytest.skip(f"real-paper corpus not found at {CORPUS}")
+    return CORPUS

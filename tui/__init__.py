@@ -1,0 +1,1 @@
+"""goldsmith's command line and Textual review app."""

@@ -1,0 +1,50 @@
+"""Terminal output for the command line: plain, safe, and quiet when not on a terminal.
+
+Everything printed here may come from strangers (file names, PDF titles, model output), so
+it is never parsed as Rich markup and control characters are shown escaped, never sent to
+the terminal (where an ANSI sequence could recolour, retitle or clear it).
+"""
+
+from __future__ import annotations
+
+import sys
+import unicodedata
+
+import click
+from rich.console import Console
+from rich.text import Text
+
+stderr = Console(stderr=True, highlight=False, markup=False, emoji=False)
+stdout = Console(highlight=False, markup=False, emoji=False)
+
+
+def printable(text: object) -> str:
+    """``text`` with control and format characters replaced by visible escapes."""
+    out = []
+    for char in str(text):
+        if char == "\t" or unicodedata.category(char) not in ("Cc", "Cf", "Cs", "Co"):
+            out.append(char)
+        elif char == "\n":
+            out.append("\\n")
+        else:
+            out.append(f"\\x{ord(char):02x}" if ord(char) < 256 else f"\\u{ord(char):04x}")
+    return "".join(out)
+
+
+def safe_text(text: object, style: str = "") -> Text:
+    """A Rich ``Text`` that shows ``text`` literally (no markup), control characters escaped."""
+    return Text(printable(text), style=style)
+
+
+def error(subject: object, reason: object) -> None:
+    """Print ``error: SUBJECT: reason`` on stderr."""
+    click.echo(f"error: {printable(subject)}: {printable(reason)}", err=True)
+
+
+def warning(subject: object, reason: object) -> None:
+    """Print ``warning: SUBJECT: reason`` on stderr."""
+    click.echo(f"warning: {printable(subject)}: {printable(reason)}", err=True)
+
+
+def stderr_is_terminal() -> bool:
+    return sys.stderr.isatty()
