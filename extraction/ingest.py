@@ -100,6 +100,8 @@ def ingest(
             to_read.append(path)
     if not to_read:
         return
+    # Largest first: a long report started last would leave the other workers idle at the end.
+    to_read.sort(key=lambda p: p.stat().st_size, reverse=True)
     with PdfPool(processes=processes, timeout=timeout, memory_mb=memory_mb) as pool:
         for path, result in pool.read(to_read):
             if isinstance(result, str):

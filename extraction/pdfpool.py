@@ -109,15 +109,19 @@ class PdfPool:
         while len(idle) < wanted:
             idle.append(self._start_worker())
         busy: dict[Connection, _Worker] = {}
+
+        def assign(worker: _Worker) -> None:
+            worker.path = pending.popleft()
+            worker.deadline = time.monotonic() + self.timeout
+            worker.conn.send(str(worker.path))
+            busy[worker.conn] = worker
+
         while pending or busy:
             while pending and idle:
-                worker = idle.pop()
-                worker.path = pending.popleft()
-                worker.deadline = time.monotonic() + self.timeout
-                worker.conn.send(str(worker.path))
-                busy[worker.conn] = worker
+                assign(idle.pop())
             next_deadline = min(w.deadline for w in busy.values())
             ready = wait(list(busy), timeout=max(0.0, next_deadline - time.monotonic()))
+            finished: list[tuple[Path, PdfText | str]] = []
             for conn in ready:
                 worker = busy.pop(conn)  # type: ignore[call-overload]
                 path, worker.path = worker.path, None
@@ -127,14 +131,19 @@ class PdfPool:
                 except (EOFError, OSError):
                     code = worker.process.exitcode
                     self._retire(worker)
-                    idle.append(self._start_worker())
-                    yield path, f"the PDF reader crashed on this file (exit code {code})"
-                    continue
-                if not worker.process.is_alive() or status == "error" and "memory" in payload:
-                    self._retire(worker)
                     worker = self._start_worker()
-                idle.append(worker)
-                yield path, payload
+                    payload = f"the PDF reader crashed on this file (exit code {code})"
+                else:
+                    if not worker.process.is_alive() or (status == "error" and "memory" in payload):
+                        self._retire(worker)
+                        worker = self._start_worker()
+                # Hand out the next file before the caller spends time storing this one, so
+                # reading and writing overlap.
+                if pending:
+                    assign(worker)
+                else:
+                    idle.append(worker)
+                finished.append((path, payload))
             now = time.monotonic()
             for conn, worker in list(busy.items()):
                 if worker.deadline <= now:
@@ -143,7 +152,10 @@ class PdfPool:
                     assert path is not None
                     self._retire(worker)
                     idle.append(self._start_worker())
-                    yield path, f"reading took longer than the {self.timeout:g} s limit"
+                    finished.append(
+                        (path, f"reading took longer than the {self.timeout:g} s limit")
+                    )
+            yield from finished
 
     def close(self) -> None:
         """Stop every worker (killing any still busy)."""

@@ -60,9 +60,18 @@ def read_pdf(path: Path) -> PdfText:
             raise PdfError("the PDF has no pages")
         warnings: list[str] = []
         texts: list[str] = []
+        first_layout: dict = {}
         for number in range(doc.page_count):
             try:
-                texts.append(doc[number].get_text())
+                page = doc[number]
+                if number == 0:
+                    # One text page for both the text and the layout (for the title), so
+                    # page 1 is parsed once. Same flags as get_text(), so the same text.
+                    textpage = page.get_textpage(flags=pymupdf.TEXTFLAGS_TEXT)
+                    texts.append(page.get_text(textpage=textpage))
+                    first_layout = page.get_text("dict", textpage=textpage)
+                else:
+                    texts.append(page.get_text())
             except Exception as exc:  # one broken page should not lose the others
                 texts.append("")
                 warnings.append(f"page {number + 1} unreadable ({_first_line(exc)})")
@@ -80,7 +89,7 @@ def read_pdf(path: Path) -> PdfText:
         if empty > doc.page_count / 2:
             warnings.append(f"{empty} of {doc.page_count} pages have no text (scanned pages?)")
         search_texts = [normalize(text) for text in texts]
-        title, source = _title(doc, search_texts[0])
+        title, source = _title(doc, first_layout, search_texts[0])
     return PdfText(
         sha256=hashlib.sha256(data).hexdigest(),
         size=len(data),
@@ -110,7 +119,9 @@ def _first_line(exc: BaseException) -> str:
     return text[0][:200] if text else type(exc).__name__
 
 
-def _title(doc: pymupdf.Document, first_page_search_text: str) -> tuple[str | None, str | None]:
+def _title(
+    doc: pymupdf.Document, first_layout: dict, first_page_search_text: str
+) -> tuple[str | None, str | None]:
     """The metadata title when it really appears on page 1, else the largest-font lines.
 
     Metadata titles are often left over from templates ("Overleaf Example", "Microsoft Word -
@@ -119,18 +130,14 @@ def _title(doc: pymupdf.Document, first_page_search_text: str) -> tuple[str | No
     meta = " ".join((doc.metadata or {}).get("title", "").split())
     if len(meta) >= 4 and normalize(meta) in first_page_search_text:
         return meta[:MAX_TITLE_CHARS], "metadata"
-    largest = _largest_font_lines(doc[0])
+    largest = _largest_font_lines(first_layout)
     if largest:
         return largest[:MAX_TITLE_CHARS], "first_page"
     return None, None
 
 
-def _largest_font_lines(page: pymupdf.Page) -> str | None:
+def _largest_font_lines(layout: dict) -> str | None:
     """The first run of consecutive horizontal lines set in the page's largest font."""
-    try:
-        layout = page.get_text("dict", flags=0)
-    except Exception:
-        return None
     lines: list[tuple[float, str]] = []
     for block in layout.get("blocks", []):
         for line in block.get("lines", []):
