@@ -32,6 +32,8 @@ class Kind(StrEnum):
     INTEGER = "integer"
     HOURS = "hours"
     """A duration in hours (a float), accepting "3 days", "36h"."""
+    DEVICE_HOURS = "device_hours"
+    """Device-hours (a float), accepting "2.788M GPU hours", "1.5k"."""
     FLOP = "flop"
     """An amount of floating-point operations (a float), accepting "3.1e23", "60 PF-days"."""
     USD = "usd"
@@ -48,6 +50,7 @@ _JSON_TYPES = {
     Kind.COUNT: "integer",
     Kind.INTEGER: "integer",
     Kind.HOURS: "number",
+    Kind.DEVICE_HOURS: "number",
     Kind.FLOP: "number",
     Kind.USD: "number",
     Kind.TEXT: "string",
@@ -124,7 +127,7 @@ FIELDS: tuple[FieldSpec, ...] = (
     ),
     FieldSpec(
         "gpu_hours",
-        Kind.HOURS,
+        Kind.DEVICE_HOURS,
         "device-hours (GPU hours, TPU chip-hours) of the main training run, only if stated",
         unit="device-hours",
         minimum=0,

@@ -61,6 +61,8 @@ class _FoldTable(dict[int, str]):
 
 
 _TABLE = _FoldTable()
+_SPECIAL_CHAR = re.compile(r"[^\x00-\x5d\x5f-\x7f]")
+"""Characters that may not fold to exactly their ASCII lowercase: non-ASCII, and "^"."""
 _LETTER = r"[^\W\d_]"
 _HYPHEN_JOIN = re.compile(rf"(?<={_LETTER})-(?:[ \t]*\r?\n[ \t]*)?(?={_LETTER})")
 _SPACE = re.compile(r"\s+")
@@ -82,10 +84,21 @@ def normalize_with_map(text: str) -> tuple[str, list[int]]:
     """
     chars: list[str] = []
     offsets: list[int] = []
-    for index, char in enumerate(text):
-        folded = _TABLE[ord(char)]
+    position = 0
+    # ASCII folds one character to one (lowercase), so runs of it are copied in bulk; only the
+    # rest (ligatures, dashes, "^", accents) is folded character by character.
+    for special in _SPECIAL_CHAR.finditer(text):
+        start = special.start()
+        if start > position:
+            chars.append(text[position:start].lower())
+            offsets.extend(range(position, start))
+        folded = _TABLE[ord(special.group())]
         chars.append(folded)
-        offsets.extend([index] * len(folded))
+        offsets.extend([start] * len(folded))
+        position = start + 1
+    if position < len(text):
+        chars.append(text[position:].lower())
+        offsets.extend(range(position, len(text)))
     folded_text = "".join(chars)
     joined, offsets = _sub_with_map(_HYPHEN_JOIN, "", folded_text, offsets)
     return _sub_with_map(_SPACE, " ", joined, offsets)

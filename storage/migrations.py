@@ -162,3 +162,32 @@ def m002_decision_state(db: Database) -> None:
         WHERE rn = 1;
         """,
     )
+
+
+@MIGRATIONS()
+def m003_run_papers(db: Database) -> None:
+    """Which papers a run has done (or failed on, and why), for resuming and for honesty.
+
+    Also a free-text ``note`` on proposals (e.g. "page corrected from 5") and run-level
+    ``notes`` (e.g. prompts truncated by the model server).
+    """
+    run_script(
+        db,
+        """
+        CREATE TABLE run_papers (
+            run_id INTEGER NOT NULL REFERENCES runs(id),
+            paper_id TEXT NOT NULL REFERENCES papers(id),
+            status TEXT NOT NULL CHECK (status IN ('done', 'failed')),
+            error TEXT,
+            attempts INTEGER NOT NULL DEFAULT 1,
+            prompt_tokens INTEGER,
+            prompt_eval_count INTEGER,
+            truncated INTEGER NOT NULL DEFAULT 0,
+            seconds REAL,
+            finished_at TEXT NOT NULL,
+            PRIMARY KEY (run_id, paper_id)
+        );
+        ALTER TABLE proposals ADD COLUMN note TEXT;
+        ALTER TABLE runs ADD COLUMN notes TEXT;
+        """,
+    )

@@ -1,0 +1,173 @@
+"""Importing proposals made by any other extractor (e.g. a GPT-4o run) from JSON Lines.
+
+One object per paper and field (SPEC §3)::
+
+    {"paper": "<id, sha256 or file name>", "field": "accelerator_count", "status": "reported",
+     "value": 8, "evidence": {"page": 6, "quote": "trained on 8 A100 GPUs"}}
+
+Every line is checked first; every bad line is reported with its number, and nothing is
+imported unless all lines are good. Imported proposals are grounded like any other.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sqlite_utils import Database
+
+from extraction.answers import FieldProposal, validate_field
+from extraction.evidence import ground_proposals
+from extraction.fields import FIELD_NAMES, SCHEMA_VERSION, field_spec
+from extraction.normalize import ValueProblem
+from storage import papers as paper_store
+from storage import runs as run_store
+from storage.db import write
+from storage.runs import PaperOutcome, Run
+
+MAX_LINE = 1_000_000
+"""Characters allowed on one line; a longer one is reported, not parsed."""
+
+
+@dataclass(frozen=True, slots=True)
+class ImportResult:
+    run: Run
+    papers: int
+    proposals: int
+    ungrounded: int
+
+
+class ImportRejected(Exception):
+    """The file has problems; nothing was imported. ``problems`` lists them."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__(f"{len(problems)} problem(s)")
+        self.problems = problems
+
+
+def read_lines(path: Path) -> list[str]:
+    """The file's lines, decoded as UTF-8 (a BOM is allowed).
+
+    Raises:
+        ImportRejected: The file cannot be read or is not UTF-8 text.
+    """
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise ImportRejected([f"cannot read the file ({exc.strerror or exc})"]) from None
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise ImportRejected(
+            [f"line {line}: not UTF-8 text (byte 0x{data[exc.start]:02x}); re-save it as UTF-8"]
+        ) from None
+    return text.splitlines()
+
+
+def parse_proposals(
+    db: Database, lines: list[str]
+) -> tuple[dict[str, list[FieldProposal]], list[str]]:
+    """Check every line; return the proposals by paper id, and every problem found."""
+    by_paper: dict[str, list[FieldProposal]] = {}
+    seen: dict[tuple[str, str], int] = {}
+    problems: list[str] = []
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        if len(line) > MAX_LINE:
+            problems.append(f"line {number}: longer than {MAX_LINE} characters")
+            continue
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError as exc:
+            problems.append(f"line {number}: not valid JSON ({exc.msg}, column {exc.colno})")
+            continue
+        problem, paper_id, proposal = _check(db, record)
+        if problem:
+            problems.append(f"line {number}: {problem}")
+            continue
+        assert paper_id is not None and proposal is not None
+        key = (paper_id, proposal.field)
+        if key in seen:
+            problems.append(f"line {number}: duplicate of line {seen[key]} (same paper and field)")
+            continue
+        seen[key] = number
+        by_paper.setdefault(paper_id, []).append(proposal)
+    if not by_paper and not problems:
+        problems.append("no proposals in the file")
+    return by_paper, problems
+
+
+def _check(db: Database, record: Any) -> tuple[str | None, str | None, FieldProposal | None]:
+    if not isinstance(record, dict):
+        return "expected a JSON object", None, None
+    missing = [key for key in ("paper", "field", "status") if key not in record]
+    if missing:
+        return f"missing {', '.join(missing)}", None, None
+    reference, name = record["paper"], record["field"]
+    if not isinstance(reference, str) or not isinstance(name, str):
+        return "paper and field must be strings", None, None
+    try:
+        paper = paper_store.resolve_paper(db, reference)
+    except paper_store.AmbiguousPaperReference as exc:
+        return f"{exc}; use its id or sha256", None, None
+    if paper is None:
+        return f"unknown paper {reference[:80]!r}", None, None
+    if name not in FIELD_NAMES:
+        return f"unknown field {name[:80]!r} (fields: {', '.join(FIELD_NAMES)})", None, None
+    evidence = record.get("evidence") or {}
+    if not isinstance(evidence, dict):
+        return "evidence must be an object with page and quote", None, None
+    answer = {
+        "status": record["status"],
+        "value": record.get("value"),
+        "page": evidence.get("page"),
+        "quote": evidence.get("quote"),
+    }
+    try:
+        proposal = validate_field(field_spec(name), answer)
+    except ValueProblem as exc:
+        return f"{name}: {exc}", None, None
+    if proposal.page is not None and proposal.page > paper.pages:
+        return (
+            f"evidence page {proposal.page} is beyond the paper's {paper.pages} pages",
+            None,
+            None,
+        )
+    return None, paper.id, proposal
+
+
+def import_proposals(db: Database, path: Path, run_name: str) -> ImportResult:
+    """Import ``path`` as run ``run_name`` (which must not exist yet).
+
+    Raises:
+        ImportRejected: Any line is bad, or the run name is taken; nothing is imported.
+    """
+    lines = read_lines(path)
+    by_paper, problems = parse_proposals(db, lines)
+    if problems:
+        raise ImportRejected(problems)
+    if run_store.get_run(db, run_name) is not None:
+        raise ImportRejected([f"run {run_name!r} exists already; choose another --run name"])
+    total = ungrounded = 0
+    with write(db):
+        run = run_store.open_run(
+            db,
+            name=run_name,
+            engine="import",
+            model=None,
+            host=None,
+            schema_version=SCHEMA_VERSION,
+            options={"source": str(path.name)},
+        )
+        for paper_id, answers in by_paper.items():
+            pages = paper_store.page_texts(db, paper_id)
+            proposals = ground_proposals(answers, pages)
+            run_store.save_paper(db, run.id, paper_id, proposals, PaperOutcome("done"))
+            total += len(proposals)
+            ungrounded += sum(1 for p in proposals if p.grounding == "ungrounded")
+        run_store.finish_run(db, run.id)
+    return ImportResult(run=run, papers=len(by_paper), proposals=total, ungrounded=ungrounded)
