@@ -23,7 +23,11 @@ def ground_proposals(answers: Iterable[FieldProposal], pages: Sequence[str]) -> 
             proposals.append(NewProposal(field=answer.field, status=answer.status))
             continue
         found = ground(answer.quote, answer.page, pages)
+        page = found.page
         notes = []
+        if page is not None and not 1 <= page <= len(pages):
+            notes.append(f"claimed page {page} is not in the paper ({len(pages)} pages)")
+            page = None
         if answer.quote is None:
             notes.append("no quote given")
         elif found.level is Level.UNGROUNDED:
@@ -37,7 +41,7 @@ def ground_proposals(answers: Iterable[FieldProposal], pages: Sequence[str]) -> 
                 field=answer.field,
                 status=answer.status,
                 value=answer.value,
-                page=found.page,
+                page=page,
                 quote=answer.quote,
                 grounding=found.level.value,
                 char_start=found.start,

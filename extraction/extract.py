@@ -131,14 +131,20 @@ async def extract_with_ollama(
     """
     clients = {host: make_client(host, settings.timeout) for host in settings.hosts}
     warnings: list[str] = []
-    usable = []
-    failures = []
+    usable: list[str] = []
+    failures: list[str] = []
     for host, client in clients.items():
         try:
-            await check_backend(client, host, settings.model)
-            usable.append(host)
+            trained = await check_backend(client, host, settings.model)
         except BackendUnavailable as exc:
             failures.append(str(exc))
+            continue
+        usable.append(host)
+        if trained is not None and settings.context_size() > trained:
+            warnings.append(
+                f"num_ctx {settings.context_size()} is beyond what {settings.model} was trained "
+                f"on ({trained}) at {host}: answers may degrade; lower --token-budget"
+            )
     if not usable:
         raise BackendUnavailable(failures[0] if len(failures) == 1 else "; ".join(failures))
     warnings.extend(f"not using {message}" for message in failures)

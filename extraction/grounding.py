@@ -3,9 +3,10 @@
 Small local models invent quotes. Each quote is looked for in its page's stored text:
 ``exact`` (verbatim), then ``normalized`` (whitespace, case, line-end hyphenation, ligatures,
 unicode ×/−/– unified), then ``fuzzy`` (token overlap: a span of the page covers at least 75%
-of the quote's tokens, with at least one matching token in three — langextract's
-thresholds), else ``ungrounded``. The claimed page is searched first, then the others; a
-quote found on another page corrects the page. Offsets are into the stored page text.
+of the quote's tokens, with at least one matching token in three — langextract's thresholds —
+and holds every number the quote states), else ``ungrounded``. The claimed page is searched
+first, then the others; a quote found on another page corrects the page. Offsets are into
+the stored page text.
 """
 
 from __future__ import annotations
@@ -141,5 +142,10 @@ def _fuzzy(
     hits = [i for i, (token, _, _) in enumerate(span) if token in wanted]
     first, last = hits[0], hits[-1]
     if best_matched / (last - first + 1) < MIN_DENSITY:
+        return None
+    # Numbers are the facts: a span that matches the words but not the numbers ("512 TPU v4
+    # chips" for a quoted "1024 TPU v4 chips") is not evidence for the quote.
+    inside_span = {token for token, _, _ in span[first : last + 1]}
+    if any(any(c.isdigit() for c in token) and token not in inside_span for token in wanted):
         return None
     return coverage, span[first][1], span[last][2]

@@ -131,12 +131,6 @@ def _check(db: Database, record: Any) -> tuple[str | None, str | None, FieldProp
         proposal = validate_field(field_spec(name), answer)
     except ValueProblem as exc:
         return f"{name}: {exc}", None, None
-    if proposal.page is not None and proposal.page > paper.pages:
-        return (
-            f"evidence page {proposal.page} is beyond the paper's {paper.pages} pages",
-            None,
-            None,
-        )
     return None, paper.id, proposal
 
 

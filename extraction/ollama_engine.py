@@ -104,14 +104,18 @@ def make_client(host: str, timeout: float) -> ollama.AsyncClient:
     return ollama.AsyncClient(host=host, timeout=httpx.Timeout(timeout, connect=10.0))
 
 
-async def check_backend(client: ollama.AsyncClient, host: str, model: str) -> None:
+async def check_backend(client: ollama.AsyncClient, host: str, model: str) -> int | None:
     """Fail early, with the fix, when Ollama is not running or the model is not pulled.
+
+    Returns:
+        The model's trained context length when the server reports it, else ``None``.
 
     Raises:
         BackendUnavailable: The host cannot be reached or lacks the model.
     """
     try:
-        listed = await client.list()
+        await client.list()
+        shown = await client.show(model)
     except (ConnectionError, httpx.ConnectError, httpx.ConnectTimeout):
         raise BackendUnavailable(
             f"cannot reach Ollama at {host} — start it with 'ollama serve'"
@@ -119,18 +123,16 @@ async def check_backend(client: ollama.AsyncClient, host: str, model: str) -> No
     except httpx.TimeoutException:
         raise BackendUnavailable(f"Ollama at {host} did not answer in time") from None
     except ollama.ResponseError as exc:
-        raise BackendUnavailable(
-            f"Ollama at {host} answered {exc.status_code}: {exc.error}"
-        ) from None
-    names = {m.model for m in listed.models if m.model}
-    wanted = {model, f"{model}:latest"} if ":" not in model else {model}
-    if not names & wanted:
-        try:
-            await client.show(model)
-        except ollama.ResponseError:
+        if exc.status_code == 404:
             raise BackendUnavailable(
                 f"model {model} is not available at {host} — pull it with 'ollama pull {model}'"
             ) from None
+        raise BackendUnavailable(
+            f"Ollama at {host} answered {exc.status_code}: {exc.error}"
+        ) from None
+    info = shown.modelinfo or {}
+    lengths = [v for k, v in info.items() if k.endswith(".context_length") and isinstance(v, int)]
+    return lengths[0] if lengths else None
 
 
 class ModelMissing(BackendUnavailable):
@@ -176,7 +178,8 @@ async def ask_paper(
                     f"'ollama pull {settings.model}'"
                 ) from None
             problems = {"request": f"server error {exc.status_code}: {exc.error}"[:300]}
-            await asyncio.sleep(min(2.0**attempt, 10))
+            if attempt < MAX_RETRIES:
+                await asyncio.sleep(min(2.0**attempt, 10))  # an overloaded server needs a moment
             continue
         except (ConnectionError, httpx.ConnectError):
             raise BackendUnavailable("cannot reach Ollama — start it with 'ollama serve'") from None

@@ -296,7 +296,8 @@ _PROVIDERS = (
     (r"\btacc\b|texas advanced computing center", "TACC"),
 )
 _PROVIDER_CONTEXT = re.compile(
-    r"\b(?:train|compute|computing|gpus?|tpus?|cluster|cloud|resources|provided|credits?|"
+    r"\b(?:train(?:ed|ing|s)?|comput(?:e|ing|ational)|gpus?|tpus?|cluster|cloud|resources|"
+    r"provided|credits?|ran|run|"
     r"hardware|supercomputer|allocation|instances?)\b"
 )
 

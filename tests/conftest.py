@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import os
+import shutil
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pymupdf
 import pytest
+from pytest_httpserver import HTTPServer
 from sqlite_utils import Database
 
 from storage import open_database
+from tests.fake_ollama import FakeOllama
 
 REPO = Path(__file__).resolve().parent.parent
 CORPUS = Path(os.environ.get("GOLDSMITH_CORPUS", REPO.parent / "shared" / "corpus" / "pdfs"))
@@ -84,6 +87,71 @@ def db(db_path: Path) -> Iterator[Database]:
     database = open_database(db_path)
     yield database
     database.close()
+
+
+@pytest.fixture(scope="session")
+def ollama_server() -> Iterator[HTTPServer]:
+    """One HTTP server on 127.0.0.1 for the session (threaded: requests really overlap)."""
+    server = HTTPServer(host="127.0.0.1", port=0, threaded=True)
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def fake_ollama(ollama_server: HTTPServer) -> Iterator[FakeOllama]:
+    """A fake Ollama on that server, with fresh handlers and an empty request log."""
+    ollama_server.clear()
+    yield FakeOllama(ollama_server).install()
+    ollama_server.clear()
+
+
+# Papers shared by the extraction tests: ingested once, copied into each test's database.
+PAPERS = {
+    "gpu_paper.pdf": [
+        "Scaling Widgets with Transformers\nAda Lovelace\nDepartment of Computing, "
+        "Example University\nAbstract: we study widgets.",
+        "4 Experimental setup\nAll models were trained on 8 NVIDIA A100 GPUs for 3 days. The "
+        "eﬃcient implementation uses mixed precision and a ro-\nbust optimizer. In total the "
+        "training used 576 GPU hours.",
+        "Acknowledgements\nThis work was supported by the National Science Foundation under "
+        "grant 12345.",
+    ],
+    "tpu_paper.pdf": [
+        "Pathways to Widgets\nGrace Hopper\nExample Research Labs, Inc.",
+        "We trained the model on 512 TPU v4 chips for two weeks using Google Cloud. The total "
+        "compute was 2.5 × 10^23 FLOPs.",
+    ],
+    "no_compute.pdf": [
+        "A Theory of Widgets\nAlan Turing\nExample University",
+        "We prove three theorems about widgets. No experiments are reported.",
+    ],
+}
+
+
+@pytest.fixture(scope="session")
+def papers_db_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from extraction.ingest import find_pdfs, ingest
+
+    folder = tmp_path_factory.mktemp("papers")
+    for name, pages in PAPERS.items():
+        write_pdf(folder / name, pages, title=name.removesuffix(".pdf").replace("_", " ").title())
+    path = folder / "template.db"
+    database = open_database(path)
+    found, _ = find_pdfs([folder])
+    results = list(ingest(database, found, processes=1))
+    assert all(r.outcome.value == "ingested" for r in results)
+    database.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    database.close()
+    return path
+
+
+@pytest.fixture
+def papers_db(papers_db_template: Path, tmp_path: Path) -> Path:
+    """A database holding the PAPERS above (a fresh copy for each test)."""
+    path = tmp_path / "papers.db"
+    shutil.copyfile(papers_db_template, path)
+    return path
 
 
 @pytest.fixture

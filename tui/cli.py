@@ -319,7 +319,7 @@ def _host_url(host: str) -> str:
 @click.option("--seed", type=int, default=ollama_engine.DEFAULT_SEED, show_default=True)
 @click.option(
     "--timeout",
-    type=click.FloatRange(min=1),
+    type=click.FloatRange(min=0.1),
     default=ollama_engine.DEFAULT_TIMEOUT_S,
     show_default=True,
     help="Seconds to wait for one answer.",
