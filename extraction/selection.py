@@ -41,7 +41,7 @@ class _Chunk:
     score: float
 
 
-MIN_SCORE = 12.0
+MIN_SCORE = 15.0
 """Chunks scoring less are taken only as neighbours of better ones."""
 
 # Signals of a compute disclosure, as (words, phrases, weight). Words are matched as whole
@@ -87,7 +87,7 @@ _SIGNALS: dict[str, tuple[tuple[str, ...], tuple[str, ...], float]] = {
     "acknowledgements": (
         ("acknowledgments", "acknowledgements", "acknowledgment", "acknowledgement"),
         (),
-        12,
+        MIN_SCORE,
     ),
     "funding": (
         (
@@ -111,6 +111,10 @@ _SIGNALS: dict[str, tuple[tuple[str, ...], tuple[str, ...], float]] = {
             "experimental setup",
             "experimental details",
             "experimental settings",
+            "experiment setup",
+            "experiments setup",
+            "training setup",
+            "training procedure",
             "implementation details",
             "training details",
             "computational cost",
