@@ -61,10 +61,18 @@ SUFFIXES = {
     "trillion": 1e12,
 }
 
+_DIGIT_WORDS = ("one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
+# Normalised text joins hyphenated words, so "fifty-six" arrives as "fiftysix".
+_JOINED_TENS = re.compile(f"^({'|'.join(_TENS)})({'|'.join(_DIGIT_WORDS)})$")
 _WORD = "|".join(
-    sorted(
-        (re.escape(w) for w in [*_UNITS, *_TENS, *_SCALES, "a", "an", "and"]), key=len, reverse=True
-    )
+    [
+        f"(?:{'|'.join(_TENS)})(?:{'|'.join(_DIGIT_WORDS)})",
+        *sorted(
+            (re.escape(w) for w in [*_UNITS, *_TENS, *_SCALES, "a", "an", "and"]),
+            key=len,
+            reverse=True,
+        ),
+    ]
 )
 _NUMBER_WORDS = re.compile(rf"\b(?:{_WORD})(?:[\s-]+(?:{_WORD}))*\b")
 _DIGITS = r"(?<![\w.])(?P<num>\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?(?:e[+-]?\d+)?|\.\d+)"
@@ -84,7 +92,13 @@ class NumberMatch:
 
 def words_to_number(text: str) -> float | None:
     """``"twenty-four"`` → 24, ``"a hundred"`` → 100, ``"two thousand"`` → 2000; else ``None``."""
-    tokens = [t for t in re.split(r"[\s-]+", text.strip().lower()) if t and t != "and"]
+    tokens: list[str] = []
+    for token in re.split(r"[\s-]+", text.strip().lower()):
+        tens_and_unit = _JOINED_TENS.match(token)
+        if tens_and_unit:
+            tokens.extend(tens_and_unit.groups())
+        elif token and token != "and":
+            tokens.append(token)
     if not tokens:
         return None
     # Two-word units ("a single", "a dozen", "half a") first.

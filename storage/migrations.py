@@ -191,3 +191,26 @@ def m003_run_papers(db: Database) -> None:
         ALTER TABLE runs ADD COLUMN notes TEXT;
         """,
     )
+
+
+@MIGRATIONS()
+def m004_comments(db: Database) -> None:
+    """Annotators' comments on a field (``c`` in review); append-only like decisions."""
+    run_script(
+        db,
+        """
+        CREATE TABLE comments (
+            id INTEGER PRIMARY KEY,
+            paper_id TEXT NOT NULL REFERENCES papers(id),
+            field TEXT NOT NULL,
+            annotator TEXT NOT NULL,
+            comment TEXT NOT NULL,
+            at TEXT NOT NULL
+        );
+        CREATE INDEX comments_paper ON comments(paper_id, annotator);
+        CREATE TRIGGER comments_no_update BEFORE UPDATE ON comments
+        BEGIN SELECT RAISE(ABORT, 'comments are append-only'); END;
+        CREATE TRIGGER comments_no_delete BEFORE DELETE ON comments
+        BEGIN SELECT RAISE(ABORT, 'comments are append-only'); END;
+        """,
+    )

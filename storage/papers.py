@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -236,3 +237,46 @@ def iter_progress(
         )
         if status is None or progress.status == status:
             yield progress
+
+
+@dataclass(frozen=True, slots=True)
+class SearchHit:
+    """A paper matching a search, and where."""
+
+    paper: Paper
+    in_title: bool
+    pages: tuple[int, ...]
+
+
+def search(db: Database, normalized_query: str, limit: int = 50) -> list[SearchHit]:
+    """Papers whose title or a page contains every word of the (normalised) query.
+
+    The query's words are quoted for FTS5, so punctuation in what the user typed can never
+    be read as FTS syntax. Title matches come first, then papers by number of matching pages.
+    """
+    words = re.findall(r"[^\W_]+", normalized_query)
+    if not words:
+        return []
+    title_sql = " AND ".join("lower(coalesce(title, file)) LIKE ?" for _ in words)
+    title_rows = list(
+        db.query(
+            f"SELECT * FROM papers WHERE {title_sql} ORDER BY rowid LIMIT ?",
+            [*(f"%{w}%" for w in words), limit],
+        )
+    )
+    match = " ".join(f'"{w}"' for w in words)
+    page_rows = db.execute(
+        "SELECT pages.paper_id, group_concat(pages.page) FROM pages_fts "
+        "JOIN pages ON pages.rowid = pages_fts.rowid WHERE pages_fts MATCH ? "
+        "GROUP BY pages.paper_id ORDER BY COUNT(*) DESC LIMIT ?",
+        [match, limit],
+    ).fetchall()
+    pages_of = {
+        paper_id: tuple(sorted(int(p) for p in pages.split(","))) for paper_id, pages in page_rows
+    }
+    hits = [SearchHit(Paper.from_row(row), True, pages_of.pop(row["id"], ())) for row in title_rows]
+    for paper_id, pages in pages_of.items():
+        paper = get_paper(db, paper_id)
+        if paper is not None:
+            hits.append(SearchHit(paper, False, pages))
+    return hits[:limit]

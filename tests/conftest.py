@@ -154,6 +154,46 @@ def papers_db(papers_db_template: Path, tmp_path: Path) -> Path:
     return path
 
 
+SAMPLE_DATA = REPO / "sample_data"
+
+
+@pytest.fixture(scope="session")
+def sample_db_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The demo's database: sample papers, a rules run, then the sample model run."""
+    from extraction.extract import choose_papers, extract_with_rules, open_rules_run
+    from extraction.importer import import_proposals
+    from extraction.ingest import find_pdfs, ingest
+
+    path = tmp_path_factory.mktemp("sample") / "sample.db"
+    database = open_database(path)
+    found, _ = find_pdfs([SAMPLE_DATA])
+    assert all(r.outcome.value == "ingested" for r in ingest(database, found, processes=1))
+    run = open_rules_run(database, "rules")
+    papers, _ = choose_papers(database, run)
+    list(extract_with_rules(database, run, papers))
+    import_proposals(database, SAMPLE_DATA / "proposals.jsonl", "sample-llm")
+    database.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    database.close()
+    return path
+
+
+@pytest.fixture
+def sample_db(sample_db_template: Path, tmp_path: Path) -> Path:
+    """A fresh copy of the demo's database."""
+    path = tmp_path / "sample.db"
+    shutil.copyfile(sample_db_template, path)
+    return path
+
+
+@pytest.fixture(autouse=True)
+def _steady_cursors(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No blinking cursors, so app snapshots are the same every time."""
+    from textual.widgets import Input, TextArea
+
+    monkeypatch.setattr(Input, "cursor_blink", False)
+    monkeypatch.setattr(TextArea, "cursor_blink", False)
+
+
 @pytest.fixture
 def corpus() -> Path:
     """The real-paper corpus in ../shared/corpus/pdfs; the test is skipped when it is absent."""

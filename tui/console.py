@@ -31,6 +31,35 @@ def printable(text: object) -> str:
     return "".join(out)
 
 
+class _Pictures(dict[int, str]):
+    """``str.translate`` table: each control or format character to one visible symbol."""
+
+    def __missing__(self, codepoint: int) -> str:
+        char = chr(codepoint)
+        category = unicodedata.category(char)
+        if char in "\n\t" or category not in ("Cc", "Cf", "Co", "Cs"):
+            shown = char
+        elif codepoint < 0x20:
+            shown = chr(0x2400 + codepoint)  # ␀ … ␟ (␛ for ESC)
+        elif codepoint == 0x7F:
+            shown = "␡"
+        elif char == "\u00ad":
+            shown = "-"
+        else:
+            shown = "\ufffd"
+        self[codepoint] = shown
+        return shown
+
+
+_PICTURES = _Pictures()
+
+
+def visible_controls(text: str) -> str:
+    """``text`` with every control or format character (escape sequences, bidi overrides)
+    replaced by one visible symbol, so offsets into it stay the same."""
+    return text.translate(_PICTURES)
+
+
 def safe_text(text: object, style: str = "") -> Text:
     """A Rich ``Text`` that shows ``text`` literally (no markup), control characters escaped."""
     return Text(printable(text), style=style)

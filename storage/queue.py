@@ -1,0 +1,234 @@
+"""The review queue: papers in order, with one annotator's progress, read a page at a time.
+
+Every query is keyset-paged on ``papers.rowid`` (``WHERE rowid > ? LIMIT n``), so the first
+screen costs the same on 100,000 papers as on 10. Counts over the whole queue (how many
+papers, how many done) scan everything and are meant for a background thread.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+from sqlite_utils import Database
+
+from storage.db import now, write
+
+
+class QueueFilter(StrEnum):
+    """Which papers the queue shows (``f`` cycles through them)."""
+
+    ALL = "all"
+    UNDECIDED = "undecided"
+    FLAGGED = "flagged"
+    UNGROUNDED = "ungrounded"
+
+    def next(self) -> QueueFilter:
+        members = list(QueueFilter)
+        return members[(members.index(self) + 1) % len(members)]
+
+
+@dataclass(frozen=True, slots=True)
+class QueueScope:
+    """Whose progress, over which fields, against which run, filtered how."""
+
+    annotator: str
+    fields: tuple[str, ...]
+    run_id: int | None = None
+    role: str = "annotator"
+    filter: QueueFilter = QueueFilter.ALL
+
+    def with_filter(self, queue_filter: QueueFilter) -> QueueScope:
+        return QueueScope(self.annotator, self.fields, self.run_id, self.role, queue_filter)
+
+
+@dataclass(frozen=True, slots=True)
+class QueueRow:
+    """One line of the queue."""
+
+    rowid: int
+    paper_id: str
+    title: str
+    pages: int
+    decided: int
+    """Fields of the scope this annotator has decided."""
+    flagged: int
+    """Fields this annotator marked ambiguous or commented on."""
+    ungrounded: int
+    """Proposals of the run whose evidence was not found in the paper."""
+    total_fields: int
+
+    @property
+    def status(self) -> str:
+        if self.flagged:
+            return "flagged"
+        if self.decided >= self.total_fields:
+            return "done"
+        return "partial" if self.decided else "new"
+
+
+def _marks(values: Sequence[Any]) -> str:
+    return ", ".join("?" for _ in values)
+
+
+def _parts(scope: QueueScope) -> tuple[str, str, list[Any], list[Any]]:
+    """SELECT columns and WHERE clause for ``scope``, with their parameters."""
+    fields = list(scope.fields)
+    decided = (
+        "(SELECT COUNT(*) FROM decision_state s WHERE s.paper_id = p.id AND s.annotator = ? "
+        f"AND s.role = ? AND s.field IN ({_marks(fields)}))"
+    )
+    decided_params: list[Any] = [scope.annotator, scope.role, *fields]
+    flagged = (
+        "((SELECT COUNT(*) FROM decision_state s WHERE s.paper_id = p.id AND s.annotator = ? "
+        f"AND s.role = ? AND s.verdict = 'ambiguous' AND s.field IN ({_marks(fields)})) + "
+        "(SELECT COUNT(*) FROM comments c WHERE c.paper_id = p.id AND c.annotator = ? "
+        f"AND c.field IN ({_marks(fields)})))"
+    )
+    flagged_params: list[Any] = [scope.annotator, scope.role, *fields, scope.annotator, *fields]
+    ungrounded = (
+        "(SELECT COUNT(*) FROM proposals r WHERE r.paper_id = p.id AND r.run_id = ? "
+        f"AND r.grounding = 'ungrounded' AND r.field IN ({_marks(fields)}))"
+    )
+    ungrounded_params: list[Any] = [scope.run_id if scope.run_id is not None else -1, *fields]
+    columns = (
+        f"p.rowid AS rowid, p.id AS id, coalesce(p.title, p.file) AS title, p.pages AS pages, "
+        f"{decided} AS decided, {flagged} AS flagged, {ungrounded} AS ungrounded"
+    )
+    column_params = decided_params + flagged_params + ungrounded_params
+    if scope.filter is QueueFilter.UNDECIDED:
+        where, where_params = f"{decided} < ?", [*decided_params, len(fields)]
+    elif scope.filter is QueueFilter.FLAGGED:
+        where, where_params = f"{flagged} > 0", flagged_params
+    elif scope.filter is QueueFilter.UNGROUNDED:
+        where, where_params = f"{ungrounded} > 0", ungrounded_params
+    else:
+        where, where_params = "1", []
+    return columns, where, column_params, where_params
+
+
+def _rows(db: Database, scope: QueueScope, sql_tail: str, params: list[Any]) -> list[QueueRow]:
+    columns, where, column_params, where_params = _parts(scope)
+    sql = f"SELECT {columns} FROM papers p WHERE ({where}) {sql_tail}"
+    return [
+        QueueRow(
+            rowid=row[0],
+            paper_id=row[1],
+            title=row[2],
+            pages=row[3],
+            decided=row[4],
+            flagged=row[5],
+            ungrounded=row[6],
+            total_fields=len(scope.fields),
+        )
+        for row in db.execute(sql, [*column_params, *where_params, *params]).fetchall()
+    ]
+
+
+def page_after(db: Database, scope: QueueScope, after: int | None, limit: int) -> list[QueueRow]:
+    """Up to ``limit`` rows after rowid ``after`` (from the start when ``None``)."""
+    return _rows(db, scope, "AND p.rowid > ? ORDER BY p.rowid LIMIT ?", [after or 0, limit])
+
+
+def page_before(db: Database, scope: QueueScope, before: int, limit: int) -> list[QueueRow]:
+    """Up to ``limit`` rows before rowid ``before``, in queue order."""
+    rows = _rows(db, scope, "AND p.rowid < ? ORDER BY p.rowid DESC LIMIT ?", [before, limit])
+    return rows[::-1]
+
+
+def page_at(db: Database, scope: QueueScope, offset: int, limit: int) -> list[QueueRow]:
+    """Rows at a position (for a scrollbar jump; costs O(offset), so used rarely)."""
+    return _rows(db, scope, "ORDER BY p.rowid LIMIT ? OFFSET ?", [limit, offset])
+
+
+def row_of(db: Database, scope: QueueScope, paper_id: str) -> QueueRow | None:
+    """The queue row of one paper (whatever the filter)."""
+    everything = scope.with_filter(QueueFilter.ALL)
+    rows = _rows(db, everything, "AND p.id = ?", [paper_id])
+    return rows[0] if rows else None
+
+
+def count(db: Database, scope: QueueScope) -> int:
+    """Rows in the queue. Scans every paper for a filter: call it off the UI thread."""
+    if scope.filter is QueueFilter.ALL:
+        return int(db.execute("SELECT COUNT(*) FROM papers").fetchone()[0])
+    _, where, _, where_params = _parts(scope)
+    return int(
+        db.execute(f"SELECT COUNT(*) FROM papers p WHERE {where}", where_params).fetchone()[0]
+    )
+
+
+def position(db: Database, scope: QueueScope, rowid: int) -> int:
+    """How many queue rows come before ``rowid`` (its index in the queue)."""
+    _, where, _, where_params = _parts(scope)
+    sql = f"SELECT COUNT(*) FROM papers p WHERE p.rowid < ? AND ({where})"
+    return int(db.execute(sql, [rowid, *where_params]).fetchone()[0])
+
+
+def papers_done(db: Database, scope: QueueScope) -> int:
+    """Papers on which the annotator has decided every field of the scope."""
+    sql = (
+        "SELECT COUNT(*) FROM (SELECT paper_id FROM decision_state WHERE annotator = ? AND "
+        f"role = ? AND field IN ({_marks(scope.fields)}) GROUP BY paper_id HAVING COUNT(*) >= ?)"
+    )
+    params = [scope.annotator, scope.role, *scope.fields, len(scope.fields)]
+    return int(db.execute(sql, params).fetchone()[0])
+
+
+def next_row(
+    db: Database, scope: QueueScope, after: int | None, *, wrap: bool = True
+) -> QueueRow | None:
+    """The next row after rowid ``after``, wrapping to the start of the queue."""
+    rows = page_after(db, scope, after, 1)
+    if not rows and wrap and after is not None:
+        rows = page_after(db, scope, None, 1)
+    return rows[0] if rows else None
+
+
+def previous_row(db: Database, scope: QueueScope, before: int) -> QueueRow | None:
+    rows = page_before(db, scope, before, 1)
+    return rows[0] if rows else None
+
+
+def start_row(db: Database, scope: QueueScope) -> QueueRow | None:
+    """Where review opens: the paper of the annotator's last decision if it still has
+    undecided fields, else the next paper with undecided fields, else the first paper."""
+    last = db.execute(
+        "SELECT paper_id FROM decisions WHERE annotator = ? AND role = ? "
+        "ORDER BY decided_at DESC, rowid DESC LIMIT 1",
+        [scope.annotator, scope.role],
+    ).fetchone()
+    undecided = scope.with_filter(QueueFilter.UNDECIDED)
+    if last is not None:
+        row = row_of(db, scope, last[0])
+        if row is not None:
+            if row.decided < row.total_fields:
+                return row
+            following = next_row(db, undecided, row.rowid)
+            if following is not None:
+                return following
+            return row
+    first = next_row(db, undecided, None)
+    return first or next_row(db, scope.with_filter(QueueFilter.ALL), None)
+
+
+def add_comment(db: Database, paper_id: str, field: str, annotator: str, comment: str) -> None:
+    """Append a comment on one field."""
+    with write(db):
+        db.execute(
+            "INSERT INTO comments (paper_id, field, annotator, comment, at) VALUES (?, ?, ?, ?, ?)",
+            [paper_id, field, annotator, comment, now()],
+        )
+
+
+def comments_for(db: Database, paper_id: str, annotator: str) -> dict[str, list[str]]:
+    """The annotator's comments on a paper, by field, oldest first."""
+    found: dict[str, list[str]] = {}
+    for field, text in db.execute(
+        "SELECT field, comment FROM comments WHERE paper_id = ? AND annotator = ? ORDER BY id",
+        [paper_id, annotator],
+    ):
+        found.setdefault(field, []).append(text)
+    return found

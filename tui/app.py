@@ -1,0 +1,92 @@
+"""The goldsmith review app (Textual), built by :func:`make_app` for the CLI and the tests."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from textual.app import App
+from textual.binding import Binding
+
+from extraction.fields import field_spec
+from storage import open_database
+from storage import runs as run_store
+from storage.runs import Run
+from tui.commands import ReviewCommands
+from tui.screens.review import ReviewScreen
+from tui.session import ReviewSession, fields_for
+
+
+class SetupError(Exception):
+    """The review cannot start (unknown run or field); the message says why."""
+
+
+class GoldsmithApp(App[None]):
+    """Keyboard-driven review of proposals beside each paper's text."""
+
+    CSS_PATH = "goldsmith.tcss"
+    TITLE = "goldsmith"
+    COMMANDS = App.COMMANDS | {ReviewCommands}
+    BINDINGS = [
+        Binding(
+            "q",
+            "quit",
+            "Quit",
+            tooltip="Quit (every decision is already saved)",
+            id="goldsmith.quit",
+        ),
+        Binding("question_mark", "help", "Help", tooltip="Show every key", id="goldsmith.help"),
+    ]
+
+    def __init__(self, session: ReviewSession, keymap: dict[str, str] | None = None) -> None:
+        super().__init__()
+        self.session = session
+        self._user_keymap = keymap or {}
+        self.sub_title = session.annotator
+
+    def on_mount(self) -> None:
+        if self._user_keymap:
+            self.set_keymap(self._user_keymap)
+        self.push_screen(ReviewScreen(self.session))
+
+    def action_help(self) -> None:
+        from tui.screens.help import HelpScreen
+
+        if isinstance(self.screen, ReviewScreen):
+            self.push_screen(HelpScreen(self.screen))
+
+
+def make_app(
+    db_path: Path,
+    annotator: str,
+    *,
+    run: str | None = None,
+    field: str | None = None,
+    keymap: dict[str, str] | None = None,
+) -> GoldsmithApp:
+    """The review app on ``db_path`` for ``annotator``.
+
+    Args:
+        run: Whose proposals to show (default: the latest run with proposals).
+        field: Review this one field across all papers.
+
+    Raises:
+        SetupError: The run or field does not exist.
+    """
+    db = open_database(db_path)
+    chosen: Run | None
+    if run is not None:
+        chosen = run_store.get_run(db, run)
+        if chosen is None:
+            names = ", ".join(r.name for r in run_store.list_runs(db)) or "none yet"
+            raise SetupError(f"no run named {run!r} (runs: {names})")
+    else:
+        chosen = run_store.latest_run(db)
+    if field is not None:
+        try:
+            field_spec(field)
+        except KeyError as exc:
+            raise SetupError(str(exc.args[0])) from None
+    session = ReviewSession(
+        db=db, db_path=Path(db_path), annotator=annotator, run=chosen, fields=fields_for(field)
+    )
+    return GoldsmithApp(session, keymap)

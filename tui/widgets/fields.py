@@ -1,0 +1,103 @@
+"""The field table: each field's proposed value, evidence grounding and the decision."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.widgets import DataTable
+
+from extraction.fields import Status
+from extraction.normalize import format_value
+from tui.console import printable
+from tui.session import FieldRow, PaperView
+
+GROUNDING = {
+    "exact": ("✓ exact", "green"),
+    "normalized": ("≈ normalized", "green"),
+    "fuzzy": ("~ fuzzy", "yellow"),
+    "ungrounded": ("✗ ungrounded", "bold red"),
+}
+VERDICT = {
+    "accepted": ("✓", "green"),
+    "corrected": ("✎", "cyan"),
+    "not_reported": ("∅", "dim"),
+    "ambiguous": ("?", "magenta"),
+}
+MAX_CELL = 26
+
+
+def clip(text: str, limit: int = MAX_CELL) -> str:
+    text = printable(text)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def evidence_cell(row: FieldRow) -> Text:
+    p = row.proposal
+    if p is None:
+        return Text("no proposal", style="dim")
+    if p.status == Status.NOT_REPORTED:
+        return Text("—", style="dim")
+    label, style = GROUNDING.get(p.grounding or "ungrounded", ("?", ""))
+    text = Text(label, style=style)
+    if p.value_in_quote is False:
+        text.append(" value?", style="yellow")
+    return text
+
+
+def decision_cell(row: FieldRow) -> Text:
+    d = row.decision
+    if d is None:
+        return Text("")
+    mark, style = VERDICT[d.verdict]
+    return Text(f"{mark} {clip(row.decision_text, 20)}", style=style)
+
+
+class FieldTable(DataTable):
+    """One row per field of the paper under review (keys and cursor are the screen's)."""
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id, cursor_type="row", zebra_stripes=True)
+        self.comparing = False
+
+    def on_mount(self) -> None:
+        self._columns()
+
+    def _columns(self) -> None:
+        self.clear(columns=True)
+        self.add_column("field", key="field")
+        self.add_column("proposed", key="proposed")
+        self.add_column("evidence", key="evidence")
+        self.add_column("decision", key="decision")
+        if self.comparing:
+            self.add_column("other run", key="other")
+
+    def show(self, view: PaperView, comparing: bool) -> None:
+        """Fill the table from ``view``, keeping the cursor where it was."""
+        cursor = self.cursor_row
+        if comparing != self.comparing:
+            self.comparing = comparing
+            self._columns()
+        else:
+            self.clear()
+        for row in view.fields:
+            name = Text(row.spec.name)
+            if row.comments:
+                name.append(" ✉", style="magenta")
+            proposed = Text(clip(row.proposal_text))
+            if row.proposal is not None and row.proposal.grounding == "ungrounded":
+                proposed.stylize("red")
+            cells = [name, proposed, evidence_cell(row), decision_cell(row)]
+            if self.comparing:
+                other = row.comparison
+                cells.append(
+                    Text(
+                        clip(
+                            format_value(row.spec, other.value)
+                            if other and other.value is not None
+                            else (other.status.replace("_", " ") if other else "—")
+                        ),
+                        style="dim",
+                    )
+                )
+            self.add_row(*cells, key=row.spec.name)
+        if view.fields:
+            self.move_cursor(row=min(max(cursor, 0), len(view.fields) - 1), animate=False)
