@@ -250,6 +250,13 @@ def parse_usd(raw: Any) -> float:
     text = normalize(_as_text(raw, "an amount in USD"))
     if _OTHER_CURRENCY.search(text):
         raise ValueProblem(f"{raw!r} is not in US dollars; convert it first")
+    # Only an amount: digits, "$"/"USD", a scale word ("1.2k", "$2.5 million"), "about".
+    bare = re.sub(r"(?<=\d),(?=\d{3})", "", text)
+    bare = re.sub(
+        r"\b(?:us|usd|dollars?|about|approximately|around|roughly|in total|total)\b|[$~]", " ", bare
+    )
+    if not re.fullmatch(r"\s*[\d.]+\s?(?:k|m|mn|b|bn|thousand|million|billion)?\s*", bare):
+        raise ValueProblem(f"{raw!r} is not an amount in USD; write e.g. '1200' or '$1.2k'")
     numbers = find_numbers(text)
     if len(numbers) == 1:
         return numbers[0].value

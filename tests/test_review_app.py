@@ -132,6 +132,19 @@ async def test_correct_validates_and_saves_the_normalised_value(sample_db: Path)
         assert proposal_id is not None
 
 
+async def test_accelerator_names_complete_from_the_catalog(sample_db: Path) -> None:
+    app = make_app(sample_db, "alice")
+    async with app.run_test(size=SIZE) as pilot:
+        await open_on(pilot, sample_db, "appendix_hardware.pdf")
+        await pilot.press("e", "end", "ctrl+u", *"a100 4")
+        hint = str(app.screen.query_one("#editor-matches").render())
+        assert "NVIDIA A100 40GB" in hint
+        await pilot.press("tab", "enter")
+        assert rows(sample_db, "SELECT field, value FROM decisions") == [
+            ("accelerator_type", '"NVIDIA A100 40GB"')
+        ]
+
+
 async def test_escape_cancels_the_editor_without_saving(sample_db: Path) -> None:
     app = make_app(sample_db, "alice")
     async with app.run_test(size=SIZE) as pilot:

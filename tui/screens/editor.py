@@ -47,6 +47,16 @@ class ValueEditor(ModalScreen[Any]):
             id="goldsmith.editor.cancel",
             tooltip="Close without saving",
         ),
+        # priority: the screen's own tab (focus next) would otherwise take the key
+        Binding(
+            "tab",
+            "complete",
+            "Complete",
+            show=False,
+            priority=True,
+            id="goldsmith.editor.complete",
+            tooltip="Take the first catalog match",
+        ),
     ]
 
     def __init__(self, spec: FieldSpec, initial: Any = None) -> None:
@@ -83,6 +93,8 @@ class ValueEditor(ModalScreen[Any]):
                     suggester=suggester,
                     id="editor-input",
                 )
+            if spec.kind is Kind.ACCELERATOR:
+                yield Static("", id="editor-matches")
             yield Static(Text("enter saves · escape cancels", style="dim"), id="editor-message")
 
     def on_mount(self) -> None:
@@ -92,7 +104,21 @@ class ValueEditor(ModalScreen[Any]):
     def _message(self, text: Text) -> None:
         self.query_one("#editor-message", Static).update(text)
 
+    def _matches(self, typed: str) -> list[str]:
+        """Catalog names matching what is typed, ignoring order ("a100 4" → "NVIDIA A100 40GB")."""
+        words = typed.lower().split()
+        names = catalog.completions("", limit=1000)
+        return [n for n in names if all(w in n.lower() for w in words)][:5]
+
     def on_input_changed(self, event: Input.Changed) -> None:
+        if self.spec.kind is Kind.ACCELERATOR:
+            matches = self._matches(event.value) if event.value.strip() else []
+            hint = self.query_one("#editor-matches", Static)
+            hint.update(
+                Text("catalog: " + ", ".join(matches) + "  (tab takes the first)", style="cyan")
+                if matches
+                else Text("")
+            )
         if not event.value.strip():
             self._message(Text("enter saves · escape cancels", style="dim"))
             return
@@ -125,6 +151,15 @@ class ValueEditor(ModalScreen[Any]):
                 )
                 return
             self.dismiss(normalize_value(self.spec, list(selected)))
+
+    def action_complete(self) -> None:
+        if self.spec.kind is not Kind.ACCELERATOR:
+            return
+        field = self.query_one("#editor-input", Input)
+        matches = self._matches(field.value)
+        if matches:
+            field.value = matches[0]
+            field.cursor_position = len(field.value)
 
     def action_cancel(self) -> None:
         self.dismiss(None)

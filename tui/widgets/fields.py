@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from rich.text import Text
+from textual.binding import Binding
 from textual.widgets import DataTable
 
 from extraction.fields import Status
@@ -53,6 +54,13 @@ def decision_cell(row: FieldRow) -> Text:
 
 class FieldTable(DataTable):
     """One row per field of the paper under review (keys and cursor are the screen's)."""
+
+    # Twelve rows always fit, so the page keys scroll the paper's text instead of jumping
+    # the cursor to the last field (which made the next key act on the wrong field).
+    BINDINGS = [
+        Binding("pagedown", "screen.scroll_text(1)", "Text down", show=False),
+        Binding("pageup", "screen.scroll_text(-1)", "Text up", show=False),
+    ]
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id, cursor_type="row", zebra_stripes=True)
