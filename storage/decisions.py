@@ -42,6 +42,8 @@ class Decision:
     decided_at: str
     undoes: str | None = None
     batch: str | None = None
+    on_behalf_of: str | None = None
+    blind: bool = False
 
     @classmethod
     def from_row(cls, row: Mapping[str, Any]) -> Decision:
@@ -61,6 +63,8 @@ class Decision:
             decided_at=row["decided_at"],
             undoes=row.get("undoes"),
             batch=row.get("batch"),
+            on_behalf_of=row.get("on_behalf_of"),
+            blind=bool(row.get("blind")),
         )
 
 
@@ -77,6 +81,10 @@ class NewDecision:
     quote: str | None = None
     proposal_id: int | None = None
     comment: str | None = None
+    on_behalf_of: str | None = None
+    """For imported gold values: whose judgement this is (``annotator`` loaded it)."""
+    blind: bool = False
+    """The model's proposal was hidden when the decision was made."""
 
     def __post_init__(self) -> None:
         if self.verdict not in VERDICTS or self.verdict == "undone":
@@ -95,8 +103,8 @@ class NewDecision:
 
 _INSERT = (
     "INSERT INTO decisions (uuid, paper_id, field, annotator, role, verdict, status, value, "
-    "page, quote, proposal_id, comment, decided_at, undoes, batch) "
-    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    "page, quote, proposal_id, comment, decided_at, undoes, batch, on_behalf_of, blind) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
 
 
@@ -135,6 +143,8 @@ def record(
                 comment=new.comment,
                 decided_at=now(),
                 batch=batch,
+                on_behalf_of=new.on_behalf_of,
+                blind=new.blind,
             )
             _append(db, decision)
             _set_state(db, decision)
@@ -161,6 +171,8 @@ def _append(db: Database, d: Decision) -> None:
             d.decided_at,
             d.undoes,
             d.batch,
+            d.on_behalf_of,
+            int(d.blind),
         ],
     )
 
@@ -282,3 +294,15 @@ def history(db: Database, paper_id: str, field: str | None = None) -> list[Decis
         sql += " AND field = ?"
         params.append(field)
     return [Decision.from_row(row) for row in db.query(sql + " ORDER BY rowid", params)]
+
+
+def in_effect(db: Database, paper_id: str, *, role: str = "annotator") -> list[Decision]:
+    """Every person's decision in effect on a paper, for one role (ordered by field, person)."""
+    return [
+        Decision.from_row(row)
+        for row in db.query(
+            "SELECT d.* FROM decision_state s JOIN decisions d ON d.uuid = s.decision_uuid "
+            "WHERE s.paper_id = ? AND s.role = ? ORDER BY s.field, s.annotator",
+            [paper_id, role],
+        )
+    ]

@@ -214,3 +214,20 @@ def m004_comments(db: Database) -> None:
         BEGIN SELECT RAISE(ABORT, 'comments are append-only'); END;
         """,
     )
+
+
+@MIGRATIONS()
+def m005_decision_provenance(db: Database) -> None:
+    """Who a decision speaks for, and whether it was made blind.
+
+    ``on_behalf_of``: the annotators an imported gold value came from (``import-gold``), so
+    the gold set keeps its authors while ``annotator`` records who loaded it. ``blind``: the
+    model's proposal was hidden when the decision was made (``review --blind``).
+    """
+    run_script(
+        db,
+        """
+        ALTER TABLE decisions ADD COLUMN on_behalf_of TEXT;
+        ALTER TABLE decisions ADD COLUMN blind INTEGER NOT NULL DEFAULT 0;
+        """,
+    )

@@ -76,11 +76,23 @@ def _marks(values: Sequence[Any]) -> str:
 def _parts(scope: QueueScope) -> tuple[str, str, list[Any], list[Any]]:
     """SELECT columns and WHERE clause for ``scope``, with their parameters."""
     fields = list(scope.fields)
-    decided = (
-        "(SELECT COUNT(*) FROM decision_state s WHERE s.paper_id = p.id AND s.annotator = ? "
-        f"AND s.role = ? AND s.field IN ({_marks(fields)}))"
-    )
-    decided_params: list[Any] = [scope.annotator, scope.role, *fields]
+    if scope.role == "adjudicator":
+        # For an adjudicator a field is settled unless annotators disagree on it (or one
+        # marked it ambiguous) and no adjudicator has decided it yet.
+        decided = (
+            f"({len(fields)} - (SELECT COUNT(*) FROM (SELECT s.field FROM decision_state s "
+            f"WHERE s.paper_id = p.id AND s.field IN ({_marks(fields)}) GROUP BY s.field "
+            "HAVING SUM(s.role = 'adjudicator') = 0 AND (COUNT(DISTINCT CASE WHEN "
+            "s.role = 'annotator' THEN coalesce(s.status, '') || '|' || coalesce(s.value, '') "
+            "END) > 1 OR MAX(s.role = 'annotator' AND s.verdict = 'ambiguous') = 1))))"
+        )
+        decided_params: list[Any] = [*fields]
+    else:
+        decided = (
+            "(SELECT COUNT(*) FROM decision_state s WHERE s.paper_id = p.id AND s.annotator = ? "
+            f"AND s.role = ? AND s.field IN ({_marks(fields)}))"
+        )
+        decided_params = [scope.annotator, scope.role, *fields]
     flagged = (
         "((SELECT COUNT(*) FROM decision_state s WHERE s.paper_id = p.id AND s.annotator = ? "
         f"AND s.role = ? AND s.verdict = 'ambiguous' AND s.field IN ({_marks(fields)})) + "
@@ -168,7 +180,12 @@ def position(db: Database, scope: QueueScope, rowid: int) -> int:
 
 
 def papers_done(db: Database, scope: QueueScope) -> int:
-    """Papers on which the annotator has decided every field of the scope."""
+    """Papers on which the annotator has decided every field of the scope (for an
+    adjudicator: papers with nothing left to adjudicate)."""
+    if scope.role == "adjudicator":
+        return count(db, scope.with_filter(QueueFilter.ALL)) - count(
+            db, scope.with_filter(QueueFilter.UNDECIDED)
+        )
     sql = (
         "SELECT COUNT(*) FROM (SELECT paper_id FROM decision_state WHERE annotator = ? AND "
         f"role = ? AND field IN ({_marks(scope.fields)}) GROUP BY paper_id HAVING COUNT(*) >= ?)"

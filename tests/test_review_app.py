@@ -416,3 +416,115 @@ def test_unknown_run_or_field_is_a_setup_error(sample_db: Path) -> None:
         make_app(sample_db, "alice", run="nope")
     with pytest.raises(SetupError, match="unknown field"):
         make_app(sample_db, "alice", field="gpu_count")
+
+
+def two_annotators_disagree(db_path: Path) -> str:
+    """alice and bob decide the speech paper; they disagree on training time (and bob marks
+    the count ambiguous). Returns the paper id."""
+    from storage.decisions import NewDecision, record
+
+    db = open_database(db_path)
+    target = paper_store.resolve_paper(db, "speech_gpu_hours.pdf")
+    assert target
+    from extraction.fields import FIELD_NAMES
+
+    for who in ("alice", "bob"):
+        decisions = []
+        for field in FIELD_NAMES:
+            if field == "training_time_hours":
+                decisions.append(
+                    NewDecision(target.id, field, "accepted", "reported", value=1200.0, page=2)
+                    if who == "alice"
+                    else NewDecision(target.id, field, "not_reported", "not_reported")
+                )
+            elif field == "accelerator_count" and who == "bob":
+                decisions.append(
+                    NewDecision(target.id, field, "ambiguous", "ambiguous", comment="unclear")
+                )
+            else:
+                decisions.append(NewDecision(target.id, field, "not_reported", "not_reported"))
+        record(db, decisions, annotator=who)
+    db.close()
+    return target.id
+
+
+async def test_adjudication_queue_shows_every_answer_and_takes_one(sample_db: Path) -> None:
+    target = two_annotators_disagree(sample_db)
+    app = make_app(sample_db, "judge", adjudicate=True)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = review(app)
+        assert screen.view is not None and screen.view.paper.id == target
+        assert app.session.scope.filter.value == "undecided"
+        current = screen.current
+        assert current is not None and current.spec.name == "accelerator_count"
+        assert [d.annotator for d in current.others] == ["alice", "bob"]
+        assert screen.query_one(FieldTable).adjudicating
+        assert screen.view.decided == 10, "two fields wait for the adjudicator"
+        await pilot.press("1")  # alice: not reported
+        assert screen.current.spec.name == "training_time_hours"  # type: ignore[union-attr]
+        await pilot.press("2")  # bob: not reported
+    stored = rows(
+        sample_db,
+        "SELECT field, verdict, status, role, annotator FROM decisions WHERE role = 'adjudicator'",
+    )
+    assert sorted(stored) == [
+        ("accelerator_count", "not_reported", "not_reported", "adjudicator", "judge"),
+        ("training_time_hours", "not_reported", "not_reported", "adjudicator", "judge"),
+    ]
+    import io as io_module
+
+    from extraction.gold_io import export_wide
+
+    buffer = io_module.StringIO()
+    db = open_database(sample_db)
+    export_wide(db, buffer, include_partial=True)
+    line = next(line for line in buffer.getvalue().splitlines() if line.startswith(target))
+    assert ",not_reported," in line and "alice; bob; judge" in line
+
+
+async def test_blind_review_hides_proposals_until_answered(sample_db: Path) -> None:
+    app = make_app(sample_db, "carol", blind=True)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_on(pilot, sample_db, "efficient_widgets.pdf")
+        row = screen.current
+        assert row is not None and row.hidden
+        table = screen.query_one(FieldTable)
+        assert "hidden" in str(table.get_cell_at((0, 1)))
+        assert "Blind review" in str(screen.query_one("#evidence").render())
+        assert not screen.check_action("accept", ()) and not screen.check_action("accept_all", ())
+        await pilot.press("a", "A")
+        assert rows(sample_db, "SELECT COUNT(*) FROM decisions") == [(0,)]
+        await pilot.press("e", "end", "ctrl+u", *"A100 80GB", "enter")
+        assert rows(sample_db, "SELECT field, verdict, blind FROM decisions") == [
+            ("accelerator_type", "accepted", 1)
+        ]
+        revealed = screen.view.fields[0]  # type: ignore[union-attr]
+        assert not revealed.hidden and "NVIDIA A100 80GB" in str(table.get_cell_at((0, 1)))
+
+
+async def test_blind_is_for_annotators_only(sample_db: Path) -> None:
+    with pytest.raises(SetupError, match="--blind is for annotators"):
+        make_app(sample_db, "judge", adjudicate=True, blind=True)
+
+
+async def test_score_screen_shows_the_run_against_the_gold_so_far(sample_db: Path) -> None:
+    from tui.screens.score import ScoreScreen
+
+    app = make_app(sample_db, "alice")
+    async with app.run_test(size=SIZE) as pilot:
+        await open_on(pilot, sample_db, "pod_scale_lm.pdf")
+        await pilot.press("A")  # 11 accepted; the ungrounded count is left
+        await pilot.press("e", "end", "ctrl+u", "2", "5", "6", "enter")
+        await pilot.press("s")
+        assert isinstance(app.screen, ScoreScreen)
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        report = app.screen.report
+        assert report is not None and report["gold_papers"] == 1
+        count = report["runs"]["sample-llm"]["fields"]["accelerator_count"]
+        assert (count["n"], count["wrong_value"]) == (1, 1)
+        overall = report["runs"]["sample-llm"]["overall"]
+        assert (overall["n"], overall["correct"]) == (12, 11)
+        assert app.screen.query_one("DataTable").row_count == 13
+        await pilot.press("escape")
+        assert isinstance(app.screen, ReviewScreen)

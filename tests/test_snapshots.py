@@ -69,3 +69,17 @@ def test_queue_focused_on_a_narrow_terminal(snap_compare, sample_db: Path) -> No
 def test_field_first_review(snap_compare, sample_db: Path) -> None:
     app = make_app(sample_db, "alice", field="accelerator_type")
     assert snap_compare(app, terminal_size=SIZE, run_before=settle)
+
+
+def test_adjudication(snap_compare, sample_db: Path) -> None:
+    from tests.test_review_app import two_annotators_disagree
+
+    two_annotators_disagree(sample_db)
+    app = make_app(sample_db, "judge", adjudicate=True)
+    assert snap_compare(app, terminal_size=SIZE, run_before=settle)
+
+
+def test_blind_review(snap_compare, sample_db: Path) -> None:
+    assert snap_compare(
+        make_app(sample_db, "carol", blind=True), terminal_size=SIZE, run_before=settle
+    )

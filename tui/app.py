@@ -10,6 +10,7 @@ from textual.binding import Binding
 from extraction.fields import field_spec
 from storage import open_database
 from storage import runs as run_store
+from storage.queue import QueueFilter
 from storage.runs import Run
 from tui.commands import ReviewCommands
 from tui.screens.review import ReviewScreen
@@ -62,12 +63,17 @@ def make_app(
     run: str | None = None,
     field: str | None = None,
     keymap: dict[str, str] | None = None,
+    adjudicate: bool = False,
+    blind: bool = False,
 ) -> GoldsmithApp:
     """The review app on ``db_path`` for ``annotator``.
 
     Args:
         run: Whose proposals to show (default: the latest run with proposals).
         field: Review this one field across all papers.
+        adjudicate: Decide, as adjudicator, the fields annotators disagree on (or marked
+            ambiguous), seeing every annotator's answer.
+        blind: Hide each proposal until the annotator has answered.
 
     Raises:
         SetupError: The run or field does not exist.
@@ -86,7 +92,16 @@ def make_app(
             field_spec(field)
         except KeyError as exc:
             raise SetupError(str(exc.args[0])) from None
+    if adjudicate and blind:
+        raise SetupError("--blind is for annotators; an adjudicator sees every answer")
     session = ReviewSession(
-        db=db, db_path=Path(db_path), annotator=annotator, run=chosen, fields=fields_for(field)
+        db=db,
+        db_path=Path(db_path),
+        annotator=annotator,
+        run=chosen,
+        fields=fields_for(field),
+        role="adjudicator" if adjudicate else "annotator",
+        queue_filter=QueueFilter.UNDECIDED if adjudicate else QueueFilter.ALL,
+        blind=blind,
     )
     return GoldsmithApp(session, keymap)

@@ -476,6 +476,220 @@ def import_proposals_command(ctx: Context, file: Path, run_name: str) -> None:
     )
 
 
+@cli.command("export")
+@click.argument("out", type=click.Path(path_type=Path, dir_okay=False, allow_dash=True))
+@click.option(
+    "--format", "fmt", type=click.Choice(["csv", "jsonl"]), default="csv", show_default=True
+)
+@click.option("--layout", type=click.Choice(["wide", "long"]), default="wide", show_default=True)
+@click.option(
+    "--include-partial", is_flag=True, help="Also papers not every field of which is final."
+)
+@click.option(
+    "--run",
+    "run_name",
+    default=None,
+    help="With --format jsonl: that run's proposals instead of the gold set.",
+)
+@click.option(
+    "--utilization",
+    type=click.FloatRange(min=0.01, max=1.0),
+    default=0.3,
+    show_default=True,
+    help="Hardware utilisation assumed for derived_training_flop (exported with it).",
+)
+@pass_context
+def export_command(
+    ctx: Context,
+    out: Path,
+    fmt: str,
+    layout: str,
+    include_partial: bool,
+    run_name: str | None,
+    utilization: float,
+) -> None:
+    """Write the gold set: wide CSV (one row per paper), long CSV (one per paper and field) or
+    JSON Lines (the proposals format). Only papers whose every field is final, unless
+    --include-partial. OUT may be - for stdout."""
+    import os
+    import tempfile
+
+    from extraction import gold_io
+
+    db = ctx.db()
+    if run_name is not None and fmt != "jsonl":
+        click.echo("error: --run: only with --format jsonl", err=True)
+        raise SystemExit(EXIT_USAGE)
+    target = None if str(out) == "-" else out
+    handle = sys.stdout
+    temp_name = None
+    if target is not None:
+        # Write beside the target and rename, so an interrupted export never leaves half a file.
+        fd, temp_name = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent or ".")
+        handle = os.fdopen(fd, "w", encoding="utf-8", newline="")
+    try:
+        if run_name is not None:
+            summary = gold_io.export_run_jsonl(db, handle, run_name)
+        elif fmt == "jsonl":
+            summary = gold_io.export_jsonl(db, handle, include_partial=include_partial)
+        elif layout == "long":
+            summary = gold_io.export_long(db, handle, include_partial=include_partial)
+        else:
+            summary = gold_io.export_wide(
+                db, handle, include_partial=include_partial, utilization=utilization
+            )
+    except LookupError as exc:
+        if temp_name:
+            handle.close()
+            os.unlink(temp_name)
+        click.echo(f"error: --run: {exc.args[0]}", err=True)
+        raise SystemExit(EXIT_USAGE) from None
+    if target is not None and temp_name is not None:
+        handle.close()
+        os.replace(temp_name, target)
+    what = "papers" if run_name is None else f"papers of run {run_name}"
+    left = f", {summary.left_out} left out (not every field final)" if summary.left_out else ""
+    click.echo(f"exported {summary.exported} {what}{left}", err=target is None)
+
+
+@cli.command("import-gold")
+@click.argument("file", type=click.Path(path_type=Path, dir_okay=False))
+@click.option("--annotator", required=True, help="Whose decisions they become.")
+@pass_context
+def import_gold_command(ctx: Context, file: Path, annotator: str) -> None:
+    """Load a gold set in the wide export layout (e.g. another team's).
+
+    Every cell is checked first; each bad one is reported as 'row N, column C: reason' and
+    nothing is imported unless the whole file is valid. The values become final decisions.
+    """
+    from extraction.gold_io import GoldRejected, import_gold
+
+    db = ctx.db()
+    try:
+        result = import_gold(db, file, annotator)
+    except GoldRejected as exc:
+        for problem in exc.problems:
+            console.error(file, problem)
+        click.echo(
+            f"nothing imported: {len(exc.problems)} problem(s) in {console.printable(file)}",
+            err=True,
+        )
+        raise SystemExit(EXIT_SOME_FAILED) from None
+    click.echo(f"imported {result.decisions} decisions for {result.papers} papers as {annotator}")
+
+
+def _percent(value: float | None) -> str:
+    return "—" if value is None else f"{100 * value:.1f}%"
+
+
+@cli.command("score")
+@click.option(
+    "--run", "run_names", multiple=True, required=True, help="Run to score; repeat to compare."
+)
+@click.option(
+    "--tolerance",
+    type=click.FloatRange(min=0, max=1),
+    default=0.05,
+    show_default=True,
+    help="Relative tolerance for numbers that are not counts.",
+)
+@click.option("--include-partial", is_flag=True, help="Also final fields of unfinished papers.")
+@click.option("--json", "as_json", is_flag=True, help="Print the figures as one JSON object.")
+@pass_context
+def score_command(
+    ctx: Context, run_names: tuple[str, ...], tolerance: float, include_partial: bool, as_json: bool
+) -> None:
+    """Accuracy of extraction runs against the gold set, per field, with 95% Wilson intervals.
+
+    Each (run, gold) pair is correct, wrong_value, hallucinated (reported, gold says not) or
+    missed (not reported, gold has a value). Several runs are shown side by side.
+    """
+    from rich.table import Table
+
+    from extraction.scoring import score_runs
+
+    db = ctx.db()
+    try:
+        report = score_runs(db, run_names, tolerance=tolerance, include_partial=include_partial)
+    except LookupError as exc:
+        click.echo(f"error: --run: {exc.args[0]}", err=True)
+        raise SystemExit(EXIT_USAGE) from None
+    if as_json:
+        click.echo(json.dumps(report, indent=2))
+        return
+    table = Table(
+        title=f"{report['gold_papers']} gold papers · tolerance {tolerance:g}", header_style="bold"
+    )
+    table.add_column("field")
+    for name in run_names:
+        table.add_column(console.printable(name), justify="right")
+        table.add_column("n · correct/wrong/halluc./missed", justify="right", style="dim")
+    rows = [*FIELD_NAMES, "overall"]
+    for field in rows:
+        cells = [field if field != "overall" else "[overall]"]
+        for name in run_names:
+            figures = (
+                report["runs"][name]["fields"].get(field)
+                if field != "overall"
+                else report["runs"][name]["overall"]
+            )
+            interval = figures["ci95"]
+            accuracy = _percent(figures["accuracy"])
+            if interval:
+                accuracy += f" [{100 * interval[0]:.0f}–{100 * interval[1]:.0f}]"
+            counts = f"{figures['n']} · " + "/".join(
+                str(figures[k]) for k in ("correct", "wrong_value", "hallucinated", "missed")
+            )
+            if "items" in figures and figures["items"]["f1"] is not None:
+                counts += f" · items F1 {figures['items']['f1']:.2f}"
+            cells += [accuracy, counts]
+        table.add_row(*cells, end_section=field == FIELD_NAMES[-1])
+    console.stdout.print(table)
+
+
+@cli.command("agreement")
+@click.option("--json", "as_json", is_flag=True, help="Print the figures as one JSON object.")
+@pass_context
+def agreement_command(ctx: Context, as_json: bool) -> None:
+    """Inter-annotator agreement per field (papers decided by two or more annotators):
+    percent agreement, Cohen's kappa, Krippendorff's alpha; then every disagreement."""
+    from rich.table import Table
+
+    from extraction.agreement import agreement
+
+    db = ctx.db()
+    report = agreement(db)
+    if as_json:
+        click.echo(json.dumps(report, indent=2, ensure_ascii=False))
+        return
+    if len(report["annotators"]) < 2:
+        click.echo("no paper has been decided by two annotators yet")
+        return
+
+    def number(value: float | None) -> str:
+        return "—" if value is None else f"{value:.2f}"
+
+    table = Table(title="annotators: " + ", ".join(report["annotators"]), header_style="bold")
+    for column in ("field", "n", "agreement", "Cohen's κ", "α nominal", "α interval"):
+        table.add_column(column, justify="left" if column == "field" else "right")
+    for field, figures in report["fields"].items():
+        percent = figures["percent_agreement"]
+        table.add_row(
+            field,
+            str(figures["n"]),
+            "—" if percent is None else f"{percent:.1f}%",
+            number(figures["cohen_kappa"]),
+            number(figures["alpha_nominal"]),
+            number(figures.get("alpha_interval")) if "alpha_interval" in figures else "",
+        )
+    console.stdout.print(table)
+    if report["disagreements"]:
+        click.echo(f"\n{len(report['disagreements'])} disagreement(s):")
+        for item in report["disagreements"]:
+            answers = "; ".join(f"{who}: {value}" for who, value in item["answers"].items())
+            click.echo(f"  {item['paper']}  {item['field']}: {console.printable(answers)}")
+
+
 def default_annotator() -> str:
     """``$GOLDSMITH_ANNOTATOR``, else the login name."""
     import getpass
@@ -490,7 +704,15 @@ def default_annotator() -> str:
         return "annotator"
 
 
-def _run_app(db_path: Path, annotator: str, run: str | None, field: str | None) -> None:
+def _run_app(
+    db_path: Path,
+    annotator: str,
+    run: str | None,
+    field: str | None,
+    *,
+    adjudicate: bool = False,
+    blind: bool = False,
+) -> None:
     from tui.app import SetupError, make_app
     from tui.keymap import KeymapError, load_keymap
 
@@ -499,7 +721,15 @@ def _run_app(db_path: Path, annotator: str, run: str | None, field: str | None) 
         raise SystemExit(EXIT_USAGE)
     try:
         keymap = load_keymap()
-        app = make_app(db_path, annotator, run=run, field=field, keymap=keymap)
+        app = make_app(
+            db_path,
+            annotator,
+            run=run,
+            field=field,
+            keymap=keymap,
+            adjudicate=adjudicate,
+            blind=blind,
+        )
     except (SetupError, KeymapError) as exc:
         click.echo(f"error: {console.printable(exc)}", err=True)
         raise SystemExit(EXIT_USAGE) from None
@@ -523,13 +753,27 @@ def _run_app(db_path: Path, annotator: str, run: str | None, field: str | None) 
     help="Review this one field across all papers.",
 )
 @click.option(
+    "--adjudicate",
+    is_flag=True,
+    help="Decide the fields annotators disagree on or marked ambiguous, seeing every answer.",
+)
+@click.option(
+    "--blind", is_flag=True, help="Hide each proposal until you have answered (measures anchoring)."
+)
+@click.option(
     "--list-keys",
     is_flag=True,
     help="Print every key and its binding id (for a keymap), then exit.",
 )
 @pass_context
 def review_command(
-    ctx: Context, annotator: str | None, run_name: str | None, field: str | None, list_keys: bool
+    ctx: Context,
+    annotator: str | None,
+    run_name: str | None,
+    field: str | None,
+    adjudicate: bool,
+    blind: bool,
+    list_keys: bool,
 ) -> None:
     """Open the review app: accept, correct or mark each proposed field beside the paper.
 
@@ -545,7 +789,14 @@ def review_command(
             click.echo(f"{binding.id:32} {binding.key:28} {binding.tooltip}")  # type: ignore[union-attr]
         return
     ctx.db()  # fail early, with the usual message, on a bad database
-    _run_app(ctx.db_path, annotator or default_annotator(), run_name, field)
+    _run_app(
+        ctx.db_path,
+        annotator or default_annotator(),
+        run_name,
+        field,
+        adjudicate=adjudicate,
+        blind=blind,
+    )
 
 
 def _sample_data() -> Path:

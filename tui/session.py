@@ -33,10 +33,23 @@ class FieldRow:
     decision: Decision | None
     comparison: Proposal | None = None
     comments: tuple[str, ...] = ()
+    others: tuple[Decision, ...] = ()
+    """The annotators' decisions (shown when adjudicating)."""
+    hidden: bool = False
+    """Blind review: the proposal stays hidden until the annotator has answered."""
+    disputed: bool = False
+    """Adjudicating: annotators disagree (or one marked it ambiguous)."""
 
     @property
     def decided(self) -> bool:
         return self.decision is not None
+
+    @property
+    def needs_decision(self) -> bool:
+        """Still waiting for this person: undecided, or (adjudicating) disputed and open."""
+        if self.decision is not None:
+            return False
+        return self.disputed if self.others or self.disputed else True
 
     @property
     def proposal_text(self) -> str:
@@ -69,7 +82,8 @@ class PaperView:
 
     @property
     def decided(self) -> int:
-        return sum(1 for f in self.fields if f.decided)
+        """Fields needing nothing more from this person."""
+        return sum(1 for f in self.fields if not f.needs_decision)
 
     def field_index(self, name: str) -> int:
         return next(i for i, f in enumerate(self.fields) if f.spec.name == name)
@@ -87,12 +101,18 @@ class ReviewSession:
     role: str = "annotator"
     queue_filter: QueueFilter = QueueFilter.ALL
     compare_run: Run | None = None
+    blind: bool = False
+    """Hide each proposal until the annotator has answered (to measure anchoring)."""
     _runs: list[Run] = field(default_factory=list)
 
     @property
     def field_mode(self) -> bool:
         """Reviewing one field across all papers (``review --field``)."""
         return len(self.fields) == 1
+
+    @property
+    def adjudicating(self) -> bool:
+        return self.role == "adjudicator"
 
     @property
     def scope(self) -> QueueScope:
@@ -151,6 +171,10 @@ class ReviewSession:
             self.db, paper.id, annotator=self.annotator, role=self.role
         )
         comments = queue.comments_for(self.db, paper.id, self.annotator)
+        others: dict[str, list[Decision]] = {}
+        if self.adjudicating:
+            for d in decision_store.in_effect(self.db, paper.id, role="annotator"):
+                others.setdefault(d.field, []).append(d)
         rows = tuple(
             FieldRow(
                 spec=spec,
@@ -158,6 +182,9 @@ class ReviewSession:
                 decision=decided.get(spec.name),
                 comparison=compared.get(spec.name),
                 comments=tuple(comments.get(spec.name, ())),
+                others=tuple(others.get(spec.name, ())),
+                hidden=self.blind and spec.name not in decided,
+                disputed=_disputed(others.get(spec.name, [])),
             )
             for spec in self.fields
         )
@@ -184,6 +211,7 @@ class ReviewSession:
                     page=p.page,
                     quote=p.quote,
                     proposal_id=p.id,
+                    blind=self.blind,
                 )
             )
         return decision_store.record(self.db, new, annotator=self.annotator, role=self.role)
@@ -204,6 +232,7 @@ class ReviewSession:
             page=p.page if same and p else page,
             quote=p.quote if same and p else quote,
             proposal_id=p.id if p else None,
+            blind=self.blind,
         )
         return decision_store.record(self.db, [decision], annotator=self.annotator, role=self.role)[
             0
@@ -217,6 +246,7 @@ class ReviewSession:
             "not_reported",
             Status.NOT_REPORTED,
             proposal_id=p.id if p else None,
+            blind=self.blind,
         )
         return decision_store.record(self.db, [decision], annotator=self.annotator, role=self.role)[
             0
@@ -232,6 +262,37 @@ class ReviewSession:
             page=page,
             proposal_id=p.id if p else None,
             comment=comment,
+            blind=self.blind,
+        )
+        return decision_store.record(self.db, [decision], annotator=self.annotator, role=self.role)[
+            0
+        ]
+
+    def adopt(self, view: PaperView, name: str, index: int) -> Decision | None:
+        """Adjudicate a field by taking annotator number ``index`` (1-based)'s answer."""
+        row = view.fields[view.field_index(name)]
+        if not 1 <= index <= len(row.others):
+            return None
+        chosen = row.others[index - 1]
+        p = row.proposal
+        if chosen.status == Status.NOT_REPORTED:
+            verdict = "not_reported"
+        elif chosen.status == Status.AMBIGUOUS:
+            verdict = "ambiguous"
+        elif p is not None and p.status == Status.REPORTED and p.value == chosen.value:
+            verdict = "accepted"
+        else:
+            verdict = "corrected"
+        decision = NewDecision(
+            paper_id=view.paper.id,
+            field=name,
+            verdict=verdict,
+            status=chosen.status or Status.NOT_REPORTED,
+            value=chosen.value,
+            page=chosen.page,
+            quote=chosen.quote,
+            proposal_id=chosen.proposal_id,
+            comment=f"adopted {chosen.annotator}'s answer",
         )
         return decision_store.record(self.db, [decision], annotator=self.annotator, role=self.role)[
             0
@@ -265,6 +326,13 @@ class ReviewSession:
             index = ids.index(self.compare_run.id) if self.compare_run.id in ids else -1
             self.compare_run = others[index + 1] if index + 1 < len(others) else None
         return self.compare_run
+
+
+def _disputed(decisions: list[Decision]) -> bool:
+    """Annotators disagree on the field, or one of them marked it ambiguous."""
+    if any(d.verdict == "ambiguous" for d in decisions):
+        return True
+    return len({(d.status, repr(d.value)) for d in decisions}) > 1
 
 
 def fields_for(name: str | None) -> tuple[FieldSpec, ...]:

@@ -62,7 +62,18 @@ class HelpScreen(ModalScreen[None]):
                     display = self.app.get_key_display(binding.with_key(key))
                     if display not in grouped[binding.action]:
                         grouped[binding.action].append(display)
-        rows = [(" ".join(grouped[b.action]), b) for b in order]
+        rows = []
+        adopt_keys = []
+        for binding in order:
+            if (binding.id or "").startswith("goldsmith.adopt_"):
+                adopt_keys.extend(grouped[binding.action])
+                continue
+            rows.append((" ".join(grouped[binding.action]), binding))
+        if adopt_keys:
+            adopt = Binding(
+                "1", "adopt", "Take answer", tooltip="Adjudicating: take annotator N's answer"
+            )
+            rows.append((f"{adopt_keys[0]}–{adopt_keys[-1]}", adopt))
         palette = Binding("ctrl+p", "command_palette", "Commands", tooltip="Every action by name")
         rows.append((self.app.get_key_display(palette), palette))
         return rows

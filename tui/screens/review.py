@@ -129,6 +129,20 @@ class ReviewScreen(Screen[None]):
             False,
         ),
         _binding(
+            "s", "score", "Score", "Show the run's accuracy against the gold set so far", "score"
+        ),
+        *(
+            _binding(
+                str(n),
+                f"adopt({n})",
+                f"Take answer {n}",
+                f"Adjudicating: take annotator {n}'s answer",
+                f"adopt_{n}",
+                False,
+            )
+            for n in range(1, 10)
+        ),
+        _binding(
             "tab",
             "toggle_queue",
             "Queue",
@@ -136,7 +150,7 @@ class ReviewScreen(Screen[None]):
             "toggle_queue",
         ),
         _binding(
-            "pagedown",
+            "pagedown,J",
             "scroll_text(1)",
             "Text down",
             "Scroll the paper text down",
@@ -144,7 +158,7 @@ class ReviewScreen(Screen[None]):
             False,
         ),
         _binding(
-            "pageup", "scroll_text(-1)", "Text up", "Scroll the paper text up", "text_up", False
+            "pageup,K", "scroll_text(-1)", "Text up", "Scroll the paper text up", "text_up", False
         ),
     ]
 
@@ -165,7 +179,7 @@ class ReviewScreen(Screen[None]):
         with Horizontal(id="main"):
             yield PaperQueue(self.session.window, id="queue")
             with Vertical(id="review"):
-                yield FieldTable(id="fields")
+                yield FieldTable(id="fields", adjudicating=self.session.adjudicating)
                 yield EvidencePanel(id="evidence")
             yield PaperText(id="text")
         yield StatusLine(id="status")
@@ -206,7 +220,7 @@ class ReviewScreen(Screen[None]):
         count = len(view.fields)
         for step in range(count):
             index = (start + step) % count
-            if not view.fields[index].decided:
+            if view.fields[index].needs_decision:
                 return index
         return min(start, count - 1)
 
@@ -228,7 +242,9 @@ class ReviewScreen(Screen[None]):
         self.query_one(EvidencePanel).show(row, comparing)
         text = self.query_one("#text", PaperText)
         p = row.proposal
-        if p is not None and p.status != Status.NOT_REPORTED:
+        if row.hidden:
+            pass  # blind review: the evidence would give the proposal away
+        elif p is not None and p.status != Status.NOT_REPORTED:
             text.highlight(p.page, p.char_start, p.char_end)
         self._update_status()
         self.refresh_bindings()
@@ -253,6 +269,7 @@ class ReviewScreen(Screen[None]):
             queue_filter=self.session.queue_filter.value,
             field_mode=self.session.fields[0].name if self.session.field_mode else None,
             role=self.session.role,
+            blind=self.session.blind,
         )
 
     def watch_papers_done(self) -> None:
@@ -312,11 +329,14 @@ class ReviewScreen(Screen[None]):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         row = self.current
         if action == "accept":
-            return row is not None and row.proposal is not None
+            return row is not None and row.proposal is not None and not row.hidden
         if action == "accept_all":
             return self.view is not None and bool(self._acceptable(self.view))
         if action in ("correct", "not_reported", "ambiguous", "comment"):
             return row is not None
+        if action == "adopt":
+            index = int(str(parameters[0])) if parameters else 0
+            return self.session.adjudicating and row is not None and index <= len(row.others)
         if action == "open_pdf":
             return self.view is not None and bool(self.view.paper.path)
         return True
@@ -326,7 +346,7 @@ class ReviewScreen(Screen[None]):
         names = []
         for row in view.fields:
             p = row.proposal
-            if row.decided or p is None:
+            if not row.needs_decision or p is None or row.hidden:
                 continue
             if p.status == Status.NOT_REPORTED or p.grounding in ("exact", "normalized", "fuzzy"):
                 names.append(row.spec.name)
@@ -544,3 +564,21 @@ class ReviewScreen(Screen[None]):
 
     def action_help(self) -> None:
         self.app.push_screen(HelpScreen(self))
+
+    def action_adopt(self, index: int) -> None:
+        row, view = self.current, self.view
+        if row is None or view is None or not self.session.adjudicating:
+            return
+        if index > len(row.others):
+            self.notify(f"There is no annotator {index} on this field.", severity="warning")
+            return
+        if self._save(self.session.adopt, view, row.spec.name, index) is not None:
+            self._after_decision(row.spec.name)
+
+    def action_score(self) -> None:
+        from tui.screens.score import ScoreScreen
+
+        if self.session.run is None:
+            self.notify("No run to score.", severity="warning")
+            return
+        self.app.push_screen(ScoreScreen(self.session.db_path, self.session.run.name))

@@ -23,7 +23,12 @@ class EvidencePanel(Static):
         unit = f" ({row.spec.unit})" if row.spec.unit else ""
         text.append(f"{unit} — {row.spec.description}\n", style="dim")
         p = row.proposal
-        if p is None:
+        if row.hidden:
+            text.append(
+                "Blind review: the proposal is shown once you have answered (e, n or m).\n",
+                style="yellow",
+            )
+        elif p is None:
             text.append("No proposal for this field in this run.\n", style="dim")
         elif p.status == Status.NOT_REPORTED:
             text.append("Proposed: not reported.\n")
@@ -40,6 +45,20 @@ class EvidencePanel(Static):
                 text.append("“" + printable(p.quote) + "”\n", style="italic")
             if p.note:
                 text.append(f"note: {printable(p.note)}\n", style="yellow")
+        for number, other_decision in enumerate(row.others, start=1):
+            d = other_decision
+            shown = (
+                format_value(row.spec, d.value) if d.status == Status.REPORTED else (d.status or "")
+            )
+            text.append(f"{number} {printable(d.annotator)}: ", style="bold magenta")
+            text.append(printable(shown))
+            if d.page:
+                text.append(f"   page {d.page}", style="dim")
+            text.append("\n")
+            if d.quote:
+                text.append("   “" + printable(d.quote) + "”\n", style="italic")
+            if d.comment:
+                text.append(f"   comment: {printable(d.comment)}\n", style="magenta")
         if comparison_run is not None:
             other = row.comparison
             shown = (
@@ -50,8 +69,9 @@ class EvidencePanel(Static):
                 )
             )
             text.append(f"{printable(comparison_run)}: {printable(shown)}\n", style="cyan")
-        d = row.decision
-        if d is not None:
+        mine = row.decision
+        if mine is not None:
+            d = mine
             text.append(f"Your decision: {d.verdict.replace('_', ' ')} ", style="bold")
             text.append(printable(row.decision_text) + "\n")
             if d.comment:

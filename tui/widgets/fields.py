@@ -32,6 +32,8 @@ def clip(text: str, limit: int = MAX_CELL) -> str:
 
 
 def evidence_cell(row: FieldRow) -> Text:
+    if row.hidden:
+        return Text("hidden", style="dim italic")
     p = row.proposal
     if p is None:
         return Text("no proposal", style="dim")
@@ -52,6 +54,18 @@ def decision_cell(row: FieldRow) -> Text:
     return Text(f"{mark} {clip(row.decision_text, 20)}", style=style)
 
 
+def others_text(row: FieldRow) -> str:
+    """The annotators' answers, numbered as the adopt keys take them."""
+    parts = []
+    for number, d in enumerate(row.others, start=1):
+        if d.status == Status.REPORTED:
+            shown = format_value(row.spec, d.value)
+        else:
+            shown = (d.status or "").replace("_", " ")
+        parts.append(f"{number} {d.annotator}: {shown}")
+    return " · ".join(parts)
+
+
 class FieldTable(DataTable):
     """One row per field of the paper under review (keys and cursor are the screen's)."""
 
@@ -62,9 +76,10 @@ class FieldTable(DataTable):
         Binding("pageup", "screen.scroll_text(-1)", "Text up", show=False),
     ]
 
-    def __init__(self, *, id: str | None = None) -> None:
+    def __init__(self, *, id: str | None = None, adjudicating: bool = False) -> None:
         super().__init__(id=id, cursor_type="row", zebra_stripes=True)
         self.comparing = False
+        self.adjudicating = adjudicating
 
     def on_mount(self) -> None:
         self._columns()
@@ -73,8 +88,12 @@ class FieldTable(DataTable):
         self.clear(columns=True)
         self.add_column("field", key="field")
         self.add_column("proposed", key="proposed")
-        self.add_column("evidence", key="evidence")
+        if not self.adjudicating:
+            # Adjudicating, the annotators' answers need the room; grounding stays in the panel.
+            self.add_column("evidence", key="evidence")
         self.add_column("decision", key="decision")
+        if self.adjudicating:
+            self.add_column("annotators (1, 2, …)", key="annotators")
         if self.comparing:
             self.add_column("other run", key="other")
 
@@ -90,10 +109,22 @@ class FieldTable(DataTable):
             name = Text(row.spec.name)
             if row.comments:
                 name.append(" ✉", style="magenta")
-            proposed = Text(clip(row.proposal_text))
-            if row.proposal is not None and row.proposal.grounding == "ungrounded":
-                proposed.stylize("red")
-            cells = [name, proposed, evidence_cell(row), decision_cell(row)]
+            if row.hidden:
+                proposed = Text("hidden until you answer", style="dim italic")
+            else:
+                proposed = Text(clip(row.proposal_text, 16 if self.adjudicating else MAX_CELL))
+                if row.proposal is not None and row.proposal.grounding == "ungrounded":
+                    proposed.stylize("red")
+            if row.disputed and row.decision is None:
+                name.stylize("bold magenta")
+            cells = [name, proposed]
+            if not self.adjudicating:
+                cells.append(evidence_cell(row))
+            cells.append(decision_cell(row))
+            if self.adjudicating:
+                cells.append(
+                    Text(clip(others_text(row), 44), style="magenta" if row.disputed else "dim")
+                )
             if self.comparing:
                 other = row.comparison
                 cells.append(

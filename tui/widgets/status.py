@@ -23,17 +23,21 @@ class StatusLine(Static):
         queue_filter: str,
         field_mode: str | None,
         role: str,
+        blind: bool = False,
     ) -> None:
         text = Text(no_wrap=True, overflow="ellipsis")
         text.append(printable(annotator), style="bold")
         if role == "adjudicator":
             text.append(" (adjudicating)", style="magenta")
+        if blind:
+            text.append(" (blind)", style="yellow")
         text.append(" │ run ")
         text.append(printable(run) if run else "none", style="cyan" if run else "red")
         done = "…" if papers_done is None else f"{papers_done:,}"
         total = "…" if papers_total is None else f"{papers_total:,}"
         text.append(f" │ papers {done}/{total} done")
-        text.append(f" │ this paper {decided}/{fields} decided")
+        settled = "settled" if role == "adjudicator" else "decided"
+        text.append(f" │ this paper {decided}/{fields} {settled}")
         if field_mode:
             text.append(" │ field ")
             text.append(field_mode, style="bold")

@@ -1,0 +1,412 @@
+"""The gold set as files: CSV (wide and long) and JSON Lines out, wide CSV back in.
+
+Wide CSV (default): one row per paper whose every field is final — ``paper_id, file,
+title``, then ``<field>, <field>_status`` per field in schema order (lists joined by ``; ``,
+empty value when not reported), the derived columns, ``annotators``. Long CSV: one row per
+paper and field. JSON Lines: the proposals format of SPEC §3, so a gold set can be imported
+as a run. Cells a spreadsheet would run as a formula (starting ``=``, ``+``, ``-``, ``@``,
+tab or CR) are prefixed with ``'``; numbers stay numbers. CSV lines end with CRLF (RFC 4180), so
+a line break or carriage return inside a cell is always quoted.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TextIO
+
+from sqlite_utils import Database
+
+from extraction.derived import DEFAULT_UTILIZATION, DERIVED_COLUMNS, derive
+from extraction.fields import FIELDS, FieldSpec, Kind, Status
+from extraction.normalize import ValueProblem, normalize_value
+from storage import decisions as decision_store
+from storage import papers as paper_store
+from storage import runs as run_store
+from storage.db import write
+from storage.decisions import NewDecision
+from storage.gold import GoldPaper, iter_gold
+
+DANGEROUS = ("=", "+", "-", "@", "\t", "\r")
+LONG_COLUMNS = (
+    "paper_id",
+    "file",
+    "title",
+    "field",
+    "status",
+    "value",
+    "evidence_page",
+    "evidence_quote",
+    "verdict",
+    "proposed_value",
+    "run",
+    "annotator",
+    "decided_at",
+)
+
+
+def wide_columns(fields: Sequence[FieldSpec] = FIELDS) -> list[str]:
+    columns = ["paper_id", "file", "title"]
+    for spec in fields:
+        columns += [spec.name, f"{spec.name}_status"]
+    return [*columns, *DERIVED_COLUMNS, "annotators"]
+
+
+def neutralize(cell: str) -> str:
+    """A text cell a spreadsheet will show, never run: a leading formula character (or a
+    leading ``'``, so the rule can be undone exactly) gets a ``'`` in front."""
+    if cell and (cell[0] in DANGEROUS or cell[0] == "'"):
+        return "'" + cell
+    return cell
+
+
+def unneutralize(cell: str) -> str:
+    return cell[1:] if cell.startswith("'") else cell
+
+
+def number_cell(value: float | int) -> str:
+    """A number as the shortest text that reads back exactly ("72", "38.4", "3.14e+23")."""
+    if isinstance(value, bool):
+        raise TypeError("not a number")
+    if isinstance(value, int) or (
+        math.isfinite(value) and value == int(value) and abs(value) < 1e15
+    ):
+        return str(int(value))
+    return repr(float(value))
+
+
+def value_cell(spec: FieldSpec, value: Any) -> str:
+    """A canonical value as one CSV cell."""
+    if value is None:
+        return ""
+    if isinstance(value, list):
+        return neutralize("; ".join(str(item) for item in value))
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and spec.is_numeric:
+        return number_cell(value)
+    return neutralize(str(value))
+
+
+def _derived_cell(value: float | None) -> str:
+    return "" if value is None else number_cell(value)
+
+
+@dataclass(frozen=True, slots=True)
+class ExportSummary:
+    exported: int
+    left_out: int
+
+
+def _gold_papers(db: Database, include_partial: bool) -> Iterator[tuple[GoldPaper, bool]]:
+    names = [spec.name for spec in FIELDS]
+    for gold in iter_gold(db, names):
+        yield gold, gold.complete or include_partial
+
+
+def export_wide(
+    db: Database,
+    out: TextIO,
+    *,
+    include_partial: bool = False,
+    utilization: float = DEFAULT_UTILIZATION,
+) -> ExportSummary:
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(wide_columns())
+    exported = left_out = 0
+    for gold, wanted in _gold_papers(db, include_partial):
+        if not wanted:
+            left_out += 1
+            continue
+        exported += 1
+        paper = gold.paper
+        row = [paper.id, neutralize(paper.file), neutralize(paper.title or "")]
+        reported: dict[str, Any] = {}
+        for spec in FIELDS:
+            field = gold.fields[spec.name]
+            if not field.final:
+                row += ["", ""]
+                continue
+            if field.status == Status.REPORTED:
+                reported[spec.name] = field.value
+            row += [value_cell(spec, field.value), field.status or ""]
+        derived = derive(reported, utilization)
+        row += [_derived_cell(v) for v in derived.as_row().values()]
+        row.append(neutralize("; ".join(gold.decided_by)))
+        writer.writerow(row)
+    return ExportSummary(exported, left_out)
+
+
+def export_long(db: Database, out: TextIO, *, include_partial: bool = False) -> ExportSummary:
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(LONG_COLUMNS)
+    proposals: dict[int, tuple[Any, str]] = {}
+    runs = {run.id: run.name for run in run_store.list_runs(db)}
+    exported = left_out = 0
+    for gold, wanted in _gold_papers(db, include_partial):
+        if not wanted:
+            left_out += 1
+            continue
+        exported += 1
+        paper = gold.paper
+        for spec in FIELDS:
+            field = gold.fields[spec.name]
+            chosen = field.chosen
+            proposed, run_name = "", ""
+            if chosen is not None and chosen.proposal_id is not None:
+                if chosen.proposal_id not in proposals:
+                    p = run_store.proposal(db, chosen.proposal_id)
+                    proposals[chosen.proposal_id] = (
+                        (
+                            value_cell(spec, p.value) if p.status == Status.REPORTED else p.status,
+                            runs.get(p.run_id, ""),
+                        )
+                        if p
+                        else ("", "")
+                    )
+                proposed, run_name = proposals[chosen.proposal_id]
+            writer.writerow(
+                [
+                    paper.id,
+                    neutralize(paper.file),
+                    neutralize(paper.title or ""),
+                    spec.name,
+                    field.status if field.final else "",
+                    value_cell(spec, field.value) if field.final else "",
+                    chosen.page if chosen and chosen.page is not None and field.final else "",
+                    neutralize(chosen.quote or "") if chosen and field.final else "",
+                    chosen.verdict if chosen and field.final else (field.reason or ""),
+                    proposed,
+                    neutralize(run_name),
+                    neutralize("; ".join(field.decided_by)),
+                    chosen.decided_at if chosen and field.final else "",
+                ]
+            )
+    return ExportSummary(exported, left_out)
+
+
+def export_jsonl(db: Database, out: TextIO, *, include_partial: bool = False) -> ExportSummary:
+    """The gold set in the proposals format (SPEC §3): one object per paper and final field."""
+    exported = left_out = 0
+    for gold, wanted in _gold_papers(db, include_partial):
+        if not wanted:
+            left_out += 1
+            continue
+        exported += 1
+        for spec in FIELDS:
+            field = gold.fields[spec.name]
+            if not field.final or field.chosen is None:
+                continue
+            record: dict[str, Any] = {
+                "paper": gold.paper.id,
+                "field": spec.name,
+                "status": field.status,
+            }
+            if field.status != Status.NOT_REPORTED:
+                record["value"] = field.value
+                record["evidence"] = {"page": field.chosen.page, "quote": field.chosen.quote}
+            out.write(json.dumps(record, ensure_ascii=False) + "\n")
+    return ExportSummary(exported, 0 if include_partial else left_out)
+
+
+def export_run_jsonl(db: Database, out: TextIO, run_name: str) -> ExportSummary:
+    """A run's proposals in the proposals format (SPEC §3)."""
+    run = run_store.get_run(db, run_name)
+    if run is None:
+        raise LookupError(f"no run named {run_name!r}")
+    papers = 0
+    for paper in paper_store.iter_papers(db):
+        found = run_store.proposals_for(db, paper.id, run.id)
+        if not found:
+            continue
+        papers += 1
+        for spec in FIELDS:
+            p = found.get(spec.name)
+            if p is None:
+                continue
+            record: dict[str, Any] = {"paper": paper.id, "field": spec.name, "status": p.status}
+            if p.status != Status.NOT_REPORTED:
+                record["value"] = p.value
+                record["evidence"] = {"page": p.page, "quote": p.quote}
+            out.write(json.dumps(record, ensure_ascii=False) + "\n")
+    return ExportSummary(papers, 0)
+
+
+# --- import-gold -----------------------------------------------------------------------------
+
+MAX_CELL = 100_000
+
+
+class GoldRejected(Exception):
+    """The file has problems (``problems``); nothing was imported."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__(f"{len(problems)} problem(s)")
+        self.problems = problems
+
+
+@dataclass(frozen=True, slots=True)
+class GoldImport:
+    papers: int
+    decisions: int
+
+
+def _read_rows(path: Path) -> list[list[str]]:
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise GoldRejected([f"cannot read the file ({exc.strerror or exc})"]) from None
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise GoldRejected(
+            [f"row {line}: not UTF-8 text (byte 0x{data[exc.start]:02x}); re-save it as UTF-8"]
+        ) from None
+    csv.field_size_limit(MAX_CELL * 2)
+    try:
+        return list(csv.reader(io.StringIO(text, newline="")))
+    except csv.Error as exc:
+        raise GoldRejected([f"not a readable CSV file ({exc})"]) from None
+
+
+def parse_gold(db: Database, path: Path) -> tuple[list[tuple[str, list[NewDecision]]], list[str]]:
+    """Check every cell of a wide gold CSV; the decisions it holds per paper, and problems."""
+    rows = _read_rows(path)
+    if not rows:
+        return [], ["the file is empty"]
+    header, body = rows[0], rows[1:]
+    problems: list[str] = []
+    position = {name: index for index, name in enumerate(header)}
+    duplicated = {name for name in header if header.count(name) > 1}
+    if duplicated:
+        problems.append(f"row 1: column(s) named twice: {', '.join(sorted(duplicated))}")
+    if "paper_id" not in position:
+        return [], problems + ["row 1: no paper_id column (is this a wide gold export?)"]
+    known = set(wide_columns())
+    unknown = [name for name in header if name not in known]
+    if unknown:
+        problems.append(f"row 1: unknown column(s): {', '.join(unknown[:10])}")
+    specs = [spec for spec in FIELDS if spec.name in position or f"{spec.name}_status" in position]
+    for spec in specs:
+        for column in (spec.name, f"{spec.name}_status"):
+            if column not in position:
+                problems.append(f"row 1: column {column} is missing (it comes in pairs)")
+    if not specs:
+        problems.append("row 1: no field columns")
+    if problems:
+        return [], problems
+    seen: dict[str, int] = {}
+    result: list[tuple[str, list[NewDecision]]] = []
+    for number, row in enumerate(body, start=2):
+        if not any(cell.strip() for cell in row):
+            continue
+        if len(row) != len(header):
+            problems.append(f"row {number}: {len(row)} cells, the header has {len(header)}")
+            continue
+        too_long = [header[i] for i, cell in enumerate(row) if len(cell) > MAX_CELL]
+        if too_long:
+            problems.append(
+                f"row {number}, column {too_long[0]}: longer than {MAX_CELL} characters"
+            )
+            continue
+        paper_id = row[position["paper_id"]].strip()
+        paper = paper_store.get_paper(db, paper_id.lower())
+        if paper is None:
+            problems.append(
+                f"row {number}, column paper_id: no paper {paper_id[:40]!r} in this database"
+            )
+            continue
+        if paper.id in seen:
+            problems.append(f"row {number}, column paper_id: same paper as row {seen[paper.id]}")
+            continue
+        seen[paper.id] = number
+        decisions: list[NewDecision] = []
+        authors = None
+        if "annotators" in position:
+            authors = unneutralize(row[position["annotators"]]).strip() or None
+        for spec in specs:
+            status = row[position[f"{spec.name}_status"]].strip()
+            cell = unneutralize(row[position[spec.name]])
+            try:
+                decision = _decision(paper.id, spec, status, cell, authors)
+            except ValueProblem as exc:
+                column = spec.name if status == Status.REPORTED else f"{spec.name}_status"
+                problems.append(f"row {number}, column {column}: {exc}")
+                continue
+            if decision is not None:
+                decisions.append(decision)
+        result.append((paper.id, decisions))
+    if not result and not problems:
+        problems.append("no rows")
+    return result, problems
+
+
+def _decision(
+    paper_id: str, spec: FieldSpec, status: str, cell: str, authors: str | None
+) -> NewDecision | None:
+    if status == "":
+        if cell.strip():
+            raise ValueProblem("a value without a status")
+        return None
+    if status not in (s.value for s in Status):
+        raise ValueProblem(f"unknown status {status[:40]!r} (reported, not_reported, ambiguous)")
+    if status == Status.NOT_REPORTED:
+        if cell.strip():
+            raise ValueProblem("not_reported, yet a value is given")
+        return NewDecision(
+            paper_id, spec.name, "not_reported", Status.NOT_REPORTED, on_behalf_of=authors
+        )
+    if status == Status.AMBIGUOUS:
+        value = normalize_value(spec, _list_cell(spec, cell)) if cell.strip() else None
+        return NewDecision(
+            paper_id,
+            spec.name,
+            "ambiguous",
+            Status.AMBIGUOUS,
+            value=value,
+            comment="imported",
+            on_behalf_of=authors,
+        )
+    if not cell.strip():
+        raise ValueProblem("reported, but the value is empty")
+    return NewDecision(
+        paper_id,
+        spec.name,
+        "corrected",
+        Status.REPORTED,
+        value=normalize_value(spec, _list_cell(spec, cell)),
+        on_behalf_of=authors,
+    )
+
+
+def _list_cell(spec: FieldSpec, cell: str) -> Any:
+    if spec.kind in (Kind.TEXT_LIST, Kind.CHOICE_LIST):
+        return [item for item in cell.split(";") if item.strip()]
+    return cell
+
+
+def import_gold(db: Database, path: Path, annotator: str) -> GoldImport:
+    """Load a wide gold CSV as final decisions loaded by ``annotator`` (all or nothing).
+
+    Imported values are recorded as adjudicated (the gold set they come from is final), so
+    they set the gold value and do not count as a second annotator in agreement figures. A
+    row's ``annotators`` cell is kept as whose judgement each value is, so exporting again
+    gives back the same file.
+
+    Raises:
+        GoldRejected: Any cell is bad; every problem is listed and nothing is imported.
+    """
+    papers, problems = parse_gold(db, path)
+    if problems:
+        raise GoldRejected(problems)
+    total = 0
+    with write(db):
+        for _, decisions in papers:
+            if decisions:
+                decision_store.record(db, decisions, annotator=annotator, role="adjudicator")
+                total += len(decisions)
+    return GoldImport(papers=len(papers), decisions=total)

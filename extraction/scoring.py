@@ -1,0 +1,237 @@
+"""Scoring extraction runs against the gold set, per field (SPEC §4).
+
+Each (run, gold) pair of a final gold field is **correct** (same status, and values match),
+**wrong_value** (both reported, values differ), **hallucinated** (run reported, gold not
+reported) or **missed** (run did not report a value the gold has). A field the run left out
+counts as not reported. A run is scored only on papers it covered. Matching: text casefolded
+with whitespace and punctuation normalised; accelerators through the catalog; integers
+exactly; other numbers within a relative tolerance; lists as sets (with item-level
+precision, recall and F1).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlite_utils import Database
+
+from extraction.catalog import same_accelerator
+from extraction.fields import FIELDS, FieldSpec, Kind, Status
+from extraction.textnorm import normalize
+from storage import runs as run_store
+from storage.gold import iter_gold
+
+DEFAULT_TOLERANCE = 0.05
+Z95 = 1.959963984540054
+OUTCOMES = ("correct", "wrong_value", "hallucinated", "missed")
+
+
+def wilson(successes: int, n: int, z: float = Z95) -> tuple[float, float] | None:
+    """The Wilson score interval for a proportion (``None`` when ``n`` is 0)."""
+    if n == 0:
+        return None
+    p = successes / n
+    denominator = 1 + z * z / n
+    centre = (p + z * z / (2 * n)) / denominator
+    margin = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denominator
+    # At p = 0 or 1 the interval touches 0 or 1 exactly; floats would miss it by an ulp.
+    low = 0.0 if successes == 0 else max(0.0, centre - margin)
+    high = 1.0 if successes == n else min(1.0, centre + margin)
+    return low, high
+
+
+def text_key(value: Any) -> str:
+    """Text compared casefolded, punctuation dropped, whitespace collapsed."""
+    return " ".join(re.sub(r"[^\w\s]", " ", normalize(str(value))).split())
+
+
+def values_match(spec: FieldSpec, gold: Any, run: Any, tolerance: float) -> bool:
+    """Whether a run's value matches the gold value under the field's matching rule."""
+    kind = spec.kind
+    if kind is Kind.ACCELERATOR:
+        return same_accelerator(str(gold), str(run))
+    if kind in (Kind.COUNT, Kind.INTEGER):
+        return gold == run
+    if kind in (Kind.HOURS, Kind.DEVICE_HOURS, Kind.FLOP, Kind.USD):
+        a, b = float(gold), float(run)
+        return a == b or abs(a - b) <= tolerance * max(abs(a), abs(b))
+    if kind in (Kind.TEXT_LIST, Kind.CHOICE_LIST):
+        return {text_key(v) for v in gold} == {text_key(v) for v in run}
+    if kind is Kind.CHOICE:
+        return gold == run
+    return text_key(gold) == text_key(run)
+
+
+def outcome(
+    spec: FieldSpec,
+    gold_status: str,
+    gold_value: Any,
+    run_status: str | None,
+    run_value: Any,
+    tolerance: float,
+) -> str:
+    """The outcome class of one (run, gold) pair. A missing run answer is "not reported"."""
+    claimed = run_status == Status.REPORTED
+    if gold_status == Status.REPORTED:
+        if not claimed:
+            return "missed"
+        return "correct" if values_match(spec, gold_value, run_value, tolerance) else "wrong_value"
+    if gold_status == Status.NOT_REPORTED:
+        return "hallucinated" if claimed else "correct"
+    # Gold says the paper is ambiguous on this field: only "ambiguous" is right.
+    if run_status == Status.AMBIGUOUS:
+        return "correct"
+    return "wrong_value" if claimed else "missed"
+
+
+@dataclass
+class Tally:
+    """Counts for one field (or overall) of one run."""
+
+    correct: int = 0
+    wrong_value: int = 0
+    hallucinated: int = 0
+    missed: int = 0
+    true_items: int = 0
+    false_items: int = 0
+    missed_items: int = 0
+    has_items: bool = False
+
+    @property
+    def n(self) -> int:
+        return self.correct + self.wrong_value + self.hallucinated + self.missed
+
+    def add(self, other: Tally) -> None:
+        for name in OUTCOMES:
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+
+    def as_json(self) -> dict[str, Any]:
+        interval = wilson(self.correct, self.n)
+        result: dict[str, Any] = {
+            "n": self.n,
+            **{name: getattr(self, name) for name in OUTCOMES},
+            "accuracy": self.correct / self.n if self.n else None,
+            "ci95": list(interval) if interval else None,
+        }
+        if self.has_items:
+            tp, fp, fn = self.true_items, self.false_items, self.missed_items
+            precision = tp / (tp + fp) if tp + fp else None
+            recall = tp / (tp + fn) if tp + fn else None
+            f1 = (
+                2 * precision * recall / (precision + recall)
+                if precision is not None and recall is not None and precision + recall
+                else None
+            )
+            result["items"] = {"precision": precision, "recall": recall, "f1": f1}
+        return result
+
+
+@dataclass
+class RunScore:
+    fields: dict[str, Tally] = field(default_factory=dict)
+
+    def overall(self) -> Tally:
+        total = Tally()
+        for tally in self.fields.values():
+            total.add(tally)
+        return total
+
+
+def _covered(db: Database, run_id: int) -> set[str]:
+    return {
+        row[0]
+        for row in db.execute(
+            "SELECT paper_id FROM run_papers WHERE run_id = ? AND status = 'done' "
+            "UNION SELECT DISTINCT paper_id FROM proposals WHERE run_id = ?",
+            [run_id, run_id],
+        )
+    }
+
+
+def score_runs(
+    db: Database,
+    run_names: Sequence[str],
+    *,
+    tolerance: float = DEFAULT_TOLERANCE,
+    include_partial: bool = False,
+    fields: Sequence[FieldSpec] = FIELDS,
+) -> dict[str, Any]:
+    """Score runs against the gold set, in SPEC §4's JSON shape.
+
+    Args:
+        include_partial: Also use final fields of papers not yet finished (the gold set "so
+            far"); by default only papers whose every field is final, as ``export`` does.
+
+    Raises:
+        LookupError: A run name does not exist.
+    """
+    runs = []
+    for name in run_names:
+        run = run_store.get_run(db, name)
+        if run is None:
+            raise LookupError(f"no run named {name!r}")
+        runs.append(run)
+    covered = {run.id: _covered(db, run.id) for run in runs}
+    scores = {
+        run.name: RunScore({spec.name: Tally(has_items=spec.is_list) for spec in fields})
+        for run in runs
+    }
+    gold_papers = 0
+    names = [spec.name for spec in fields]
+    for gold in iter_gold(db, names, only_decided=True):
+        if not (gold.complete or include_partial):
+            continue
+        final = {name: f for name, f in gold.fields.items() if f.final}
+        if not final:
+            continue
+        gold_papers += 1
+        for run in runs:
+            if gold.paper.id not in covered[run.id]:
+                continue
+            proposals = run_store.proposals_for(db, gold.paper.id, run.id)
+            for spec in fields:
+                gold_field = final.get(spec.name)
+                if gold_field is None:
+                    continue
+                proposal = proposals.get(spec.name)
+                run_status = proposal.status if proposal else None
+                run_value = proposal.value if proposal else None
+                tally = scores[run.name].fields[spec.name]
+                result = outcome(
+                    spec,
+                    gold_field.status or "",
+                    gold_field.value,
+                    run_status,
+                    run_value,
+                    tolerance,
+                )
+                setattr(tally, result, getattr(tally, result) + 1)
+                if spec.is_list:
+                    gold_items = (
+                        {text_key(v) for v in (gold_field.value or [])}
+                        if gold_field.status == Status.REPORTED
+                        else set()
+                    )
+                    run_items = (
+                        {text_key(v) for v in (run_value or [])}
+                        if run_status == Status.REPORTED
+                        else set()
+                    )
+                    tally.true_items += len(gold_items & run_items)
+                    tally.false_items += len(run_items - gold_items)
+                    tally.missed_items += len(gold_items - run_items)
+    return {
+        "gold_papers": gold_papers,
+        "tolerance": tolerance,
+        "runs": {
+            name: {
+                "fields": {f: tally.as_json() for f, tally in score.fields.items()},
+                "overall": {k: v for k, v in score.overall().as_json().items() if k != "items"},
+            }
+            for name, score in scores.items()
+        },
+    }
