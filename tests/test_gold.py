@@ -277,7 +277,8 @@ def test_import_gold_reports_every_bad_cell_and_imports_nothing(
     lines = [line.split(": ", 2)[2] for line in err.strip().splitlines()[:-1]]
     assert lines == [
         "row 2, column accelerator_count: no number in 'lots'",
-        "row 3, column research_setting_status: unknown status 'maybe' (reported, not_reported, ambiguous)",
+        "row 3, column research_setting_status: unknown status 'maybe' "
+        "(reported, not_reported, ambiguous)",
         "row 4, column gpu_hours_status: not_reported, yet a value is given",
         "row 5, column paper_id: no paper 'ffffffffffffffff' in this database",
         f"row 6: {len(header) - 3} cells, the header has {len(header)}",
