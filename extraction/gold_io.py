@@ -31,8 +31,11 @@ from storage import runs as run_store
 from storage.db import write
 from storage.decisions import NewDecision
 from storage.gold import GoldPaper, iter_gold
+from storage.models import Paper
 
 DANGEROUS = ("=", "+", "-", "@", "\t", "\r")
+_UNREAD = GoldPaper(Paper("", "", "", None, None, 0, ""))
+"""Stands for a paper nobody has decided (counted as left out, never written)."""
 LONG_COLUMNS = (
     "paper_id",
     "file",
@@ -101,10 +104,23 @@ class ExportSummary:
     left_out: int
 
 
-def _gold_papers(db: Database, include_partial: bool) -> Iterator[tuple[GoldPaper, bool]]:
+def _gold_papers(
+    db: Database, include_partial: bool, evidence: bool = True
+) -> Iterator[tuple[GoldPaper, bool]]:
+    """Papers with whether to export them. Without --include-partial only papers someone has
+    decided are read (no other paper can be final); the rest are counted, not read."""
     names = [spec.name for spec in FIELDS]
-    for gold in iter_gold(db, names):
-        yield gold, gold.complete or include_partial
+    if include_partial:
+        for gold in iter_gold(db, names, evidence=evidence):
+            yield gold, True
+        return
+    seen = 0
+    for gold in iter_gold(db, names, only_decided=True, evidence=evidence):
+        seen += 1
+        yield gold, gold.complete
+    total = int(db.execute("SELECT COUNT(*) FROM papers").fetchone()[0])
+    for _ in range(total - seen):
+        yield _UNREAD, False
 
 
 def export_wide(
@@ -117,7 +133,7 @@ def export_wide(
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(wide_columns())
     exported = left_out = 0
-    for gold, wanted in _gold_papers(db, include_partial):
+    for gold, wanted in _gold_papers(db, include_partial, evidence=False):
         if not wanted:
             left_out += 1
             continue

@@ -80,34 +80,50 @@ def ingest(
     in ``ingest_errors``.
     """
     processes = processes or os.cpu_count() or 1
-    to_read: list[Path] = []
+    settled: list[IngestResult] = []
+    """Results decided without reading (already stored, duplicates, unreadable files)."""
     first_path_of: dict[str, Path] = {}
-    for path in paths:
+
+    def size(path: Path) -> int:
         try:
-            sha256 = paper_store.sha256_of(path)
-        except OSError as exc:
-            yield _fail(db, path, f"cannot read the file ({exc.strerror or exc})")
-            continue
-        stored = paper_store.find_by_sha256(db, sha256)
-        if stored is not None:
-            yield IngestResult(path, Outcome.PRESENT, paper=stored)
-        elif sha256 in first_path_of:
-            yield IngestResult(
-                path, Outcome.PRESENT, reason=f"same file as {first_path_of[sha256]}"
-            )
-        else:
-            first_path_of[sha256] = path
-            to_read.append(path)
-    if not to_read:
-        return
-    # Largest first: a long report started last would leave the other workers idle at the end.
-    to_read.sort(key=lambda p: p.stat().st_size, reverse=True)
+            return path.stat().st_size
+        except OSError:
+            return 0
+
+    def to_read() -> Iterator[Path]:
+        """The files to read, largest first (a long report started last would leave the other
+        workers idle at the end), each hashed only when a worker is ready for it."""
+        for path in sorted(paths, key=size, reverse=True):
+            try:
+                sha256 = paper_store.sha256_of(path)
+            except OSError as exc:
+                settled.append(_fail(db, path, f"cannot read the file ({exc.strerror or exc})"))
+                continue
+            stored = paper_store.find_by_sha256(db, sha256)
+            if stored is not None:
+                settled.append(IngestResult(path, Outcome.PRESENT, paper=stored))
+            elif sha256 in first_path_of:
+                settled.append(
+                    IngestResult(
+                        path, Outcome.PRESENT, reason=f"same file as {first_path_of[sha256]}"
+                    )
+                )
+            else:
+                first_path_of[sha256] = path
+                yield path
+
+    def drain() -> Iterator[IngestResult]:
+        while settled:
+            yield settled.pop(0)
+
     with PdfPool(processes=processes, timeout=timeout, memory_mb=memory_mb) as pool:
-        for path, result in pool.read(to_read):
+        for path, result in pool.read(to_read()):
+            yield from drain()
             if isinstance(result, str):
                 yield _fail(db, path, result)
             else:
                 yield _store(db, path, result)
+        yield from drain()
 
 
 def _fail(db: Database, path: Path, reason: str) -> IngestResult:

@@ -20,16 +20,17 @@ from typing import Any
 import httpx
 import ollama
 
+from extraction import defaults
 from extraction.answers import FieldProposal, ollama_format, validate_answer
 from extraction.fields import FIELDS, FieldSpec
 from extraction.prompt import feedback_prompt, paper_prompt, system_prompt
 from extraction.selection import DEFAULT_TOKEN_BUDGET, estimate_tokens, select_passages
 
-DEFAULT_HOST = "http://127.0.0.1:11434"
-DEFAULT_MODEL = "llama3.1:8b"
-DEFAULT_SEED = 42
-DEFAULT_NUM_PREDICT = 2048
-DEFAULT_TIMEOUT_S = 300.0
+DEFAULT_HOST = defaults.OLLAMA_HOST
+DEFAULT_MODEL = defaults.OLLAMA_MODEL
+DEFAULT_SEED = defaults.SEED
+DEFAULT_NUM_PREDICT = defaults.NUM_PREDICT
+DEFAULT_TIMEOUT_S = defaults.REQUEST_TIMEOUT_S
 MAX_RETRIES = 2
 TRUNCATION_RATIO = 0.5
 """A prompt counted at less than this share of its estimated size was cut by the server."""

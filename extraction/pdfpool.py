@@ -9,18 +9,21 @@ error while the others go on.
 from __future__ import annotations
 
 import multiprocessing
+import sys
+import threading
 import time
-from collections import deque
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection, wait
+from multiprocessing.context import SpawnContext
 from multiprocessing.process import BaseProcess
 from pathlib import Path
 
+from extraction import defaults
 from extraction.pdftext import PdfError, PdfText, read_pdf
 
-DEFAULT_TIMEOUT_S = 120.0
-DEFAULT_MEMORY_MB = 2048
+DEFAULT_TIMEOUT_S = defaults.PDF_TIMEOUT_S
+DEFAULT_MEMORY_MB = defaults.PDF_MEMORY_MB
 
 
 def _limit_memory(megabytes: int) -> None:
@@ -55,6 +58,19 @@ def _serve(conn: Connection, memory_mb: int) -> None:
             conn.send(("error", f"unreadable PDF ({type(exc).__name__}: {exc})"[:300]))
 
 
+def start_method() -> str:
+    """``fork`` on Linux when this process runs no other thread, else ``spawn``.
+
+    Fork starts a worker in milliseconds where spawn takes a tenth of a second (a new
+    interpreter importing PyMuPDF). It is only safe without other threads, which might hold
+    locks the child would inherit; the child only reads PDFs and leaves through ``os._exit``,
+    never touching the parent's SQLite connection.
+    """
+    if sys.platform == "linux" and threading.active_count() == 1:
+        return "fork"
+    return "spawn"
+
+
 @dataclass
 class _Worker:
     process: BaseProcess
@@ -73,9 +89,8 @@ class PdfPool:
     _workers: list[_Worker] = field(default_factory=list)
 
     def __post_init__(self) -> None:
-        # spawn, not fork: the caller may have threads (a TUI, an SQLite connection), and
-        # forking those is unsafe.
-        self._context = multiprocessing.get_context("spawn")
+        # Typed as the spawn context: fork and spawn contexts offer the same API.
+        self._context: SpawnContext = multiprocessing.get_context(start_method())  # type: ignore[assignment]
 
     def __enter__(self) -> PdfPool:
         return self
@@ -102,23 +117,36 @@ class PdfPool:
         self._workers.remove(worker)
 
     def read(self, paths: Iterable[Path]) -> Iterator[tuple[Path, PdfText | str]]:
-        """Yield ``(path, PdfText)`` or ``(path, reason it failed)``, in completion order."""
-        pending = deque(paths)
-        wanted = min(self.processes, len(pending))
+        """Yield ``(path, PdfText)`` or ``(path, reason it failed)``, in completion order.
+
+        Paths are taken from ``paths`` only as workers become free, and workers are started
+        only when needed, so work the caller does in that iterator (hashing each file,
+        skipping those already stored) overlaps worker start-up and reading.
+        """
+        source = iter(paths)
         idle = [w for w in self._workers if w.path is None]
-        while len(idle) < wanted:
-            idle.append(self._start_worker())
         busy: dict[Connection, _Worker] = {}
 
-        def assign(worker: _Worker) -> None:
-            worker.path = pending.popleft()
+        def assign(worker: _Worker, path: Path) -> None:
+            worker.path = path
             worker.deadline = time.monotonic() + self.timeout
-            worker.conn.send(str(worker.path))
+            worker.conn.send(str(path))
             busy[worker.conn] = worker
 
-        while pending or busy:
-            while pending and idle:
-                assign(idle.pop())
+        def fill() -> None:
+            """Give every free worker a file, starting workers up to ``processes``."""
+            while idle or len(self._workers) < self.processes:
+                # Start the worker before asking for the file: its start-up then overlaps
+                # whatever the caller does to produce the next path.
+                worker = idle.pop() if idle else self._start_worker()
+                path = next(source, None)
+                if path is None:
+                    idle.append(worker)
+                    return
+                assign(worker, path)
+
+        fill()
+        while busy:
             next_deadline = min(w.deadline for w in busy.values())
             ready = wait(list(busy), timeout=max(0.0, next_deadline - time.monotonic()))
             finished: list[tuple[Path, PdfText | str]] = []
@@ -139,10 +167,8 @@ class PdfPool:
                         worker = self._start_worker()
                 # Hand out the next file before the caller spends time storing this one, so
                 # reading and writing overlap.
-                if pending:
-                    assign(worker)
-                else:
-                    idle.append(worker)
+                idle.append(worker)
+                fill()
                 finished.append((path, payload))
             now = time.monotonic()
             for conn, worker in list(busy.items()):
@@ -151,10 +177,10 @@ class PdfPool:
                     path = worker.path
                     assert path is not None
                     self._retire(worker)
-                    idle.append(self._start_worker())
                     finished.append(
                         (path, f"reading took longer than the {self.timeout:g} s limit")
                     )
+            fill()
             yield from finished
 
     def close(self) -> None:

@@ -15,6 +15,7 @@ import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 from sqlite_utils import Database
@@ -23,7 +24,8 @@ from extraction.catalog import same_accelerator
 from extraction.fields import FIELDS, FieldSpec, Kind, Status
 from extraction.textnorm import normalize
 from storage import runs as run_store
-from storage.gold import iter_gold
+from storage.gold import GoldField, iter_gold
+from storage.models import decode_json_cached
 
 DEFAULT_TOLERANCE = 0.05
 Z95 = 1.959963984540054
@@ -44,6 +46,7 @@ def wilson(successes: int, n: int, z: float = Z95) -> tuple[float, float] | None
     return low, high
 
 
+@lru_cache(maxsize=65536)
 def text_key(value: Any) -> str:
     """Text compared casefolded, punctuation dropped, whitespace collapsed."""
     return " ".join(re.sub(r"[^\w\s]", " ", normalize(str(value))).split())
@@ -141,13 +144,61 @@ class RunScore:
         return total
 
 
+BATCH = 500
+"""Gold papers whose proposals are read in one query."""
+
+
+def _proposals(
+    db: Database, run_id: int, paper_ids: Sequence[str]
+) -> dict[tuple[str, str], tuple[str, Any]]:
+    """A run's proposals for some papers: (paper, field) -> (status, value as JSON text)."""
+    if not paper_ids:
+        return {}
+    marks = ", ".join("?" for _ in paper_ids)
+    rows = db.conn.execute(
+        f"SELECT paper_id, field, status, value FROM proposals WHERE run_id = ? "
+        f"AND paper_id IN ({marks})",
+        [run_id, *paper_ids],
+    )
+    # Values stay JSON text here; a value is decoded only when it is compared.
+    return {(paper, field): (status, value) for paper, field, status, value in rows}
+
+
+def _count(
+    tally: Tally,
+    spec: FieldSpec,
+    is_list: bool,
+    gold_field: GoldField,
+    run_status: str | None,
+    run_value: Any,
+    tolerance: float,
+) -> None:
+    if run_status == Status.REPORTED or is_list:
+        run_value = decode_json_cached(run_value)
+    result = outcome(
+        spec, gold_field.status or "", gold_field.value, run_status, run_value, tolerance
+    )
+    setattr(tally, result, getattr(tally, result) + 1)
+    if is_list:
+        gold_items = (
+            {text_key(v) for v in (gold_field.value or [])}
+            if gold_field.status == Status.REPORTED
+            else set()
+        )
+        run_items = (
+            {text_key(v) for v in (run_value or [])} if run_status == Status.REPORTED else set()
+        )
+        tally.true_items += len(gold_items & run_items)
+        tally.false_items += len(run_items - gold_items)
+        tally.missed_items += len(gold_items - run_items)
+
+
 def _covered(db: Database, run_id: int) -> set[str]:
+    # Every engine and import records the papers a run did in run_papers.
     return {
         row[0]
-        for row in db.execute(
-            "SELECT paper_id FROM run_papers WHERE run_id = ? AND status = 'done' "
-            "UNION SELECT DISTINCT paper_id FROM proposals WHERE run_id = ?",
-            [run_id, run_id],
+        for row in db.conn.execute(
+            "SELECT paper_id FROM run_papers WHERE run_id = ? AND status = 'done'", [run_id]
         )
     }
 
@@ -182,48 +233,42 @@ def score_runs(
     }
     gold_papers = 0
     names = [spec.name for spec in fields]
-    for gold in iter_gold(db, names, only_decided=True):
+    batch: list[tuple[str, dict[str, GoldField]]] = []
+
+    plan = [(spec, spec.name, spec.is_list) for spec in fields]
+
+    def tally_batch() -> None:
+        for run in runs:
+            done = covered[run.id]
+            wanted = [paper_id for paper_id, _ in batch if paper_id in done]
+            proposed = _proposals(db, run.id, wanted)
+            tallies = scores[run.name].fields
+            for paper_id, final in batch:
+                if paper_id not in done:
+                    continue
+                for spec, name, is_list in plan:
+                    gold_field = final.get(name)
+                    if gold_field is None:
+                        continue
+                    run_status, run_value = proposed.get((paper_id, name), (None, None))
+                    _count(
+                        tallies[name], spec, is_list, gold_field, run_status, run_value, tolerance
+                    )
+        batch.clear()
+
+    for gold in iter_gold(
+        db, names, only_decided=True, evidence=False, paper_details=False, in_paper_order=False
+    ):
         if not (gold.complete or include_partial):
             continue
         final = {name: f for name, f in gold.fields.items() if f.final}
         if not final:
             continue
         gold_papers += 1
-        for run in runs:
-            if gold.paper.id not in covered[run.id]:
-                continue
-            proposals = run_store.proposals_for(db, gold.paper.id, run.id)
-            for spec in fields:
-                gold_field = final.get(spec.name)
-                if gold_field is None:
-                    continue
-                proposal = proposals.get(spec.name)
-                run_status = proposal.status if proposal else None
-                run_value = proposal.value if proposal else None
-                tally = scores[run.name].fields[spec.name]
-                result = outcome(
-                    spec,
-                    gold_field.status or "",
-                    gold_field.value,
-                    run_status,
-                    run_value,
-                    tolerance,
-                )
-                setattr(tally, result, getattr(tally, result) + 1)
-                if spec.is_list:
-                    gold_items = (
-                        {text_key(v) for v in (gold_field.value or [])}
-                        if gold_field.status == Status.REPORTED
-                        else set()
-                    )
-                    run_items = (
-                        {text_key(v) for v in (run_value or [])}
-                        if run_status == Status.REPORTED
-                        else set()
-                    )
-                    tally.true_items += len(gold_items & run_items)
-                    tally.false_items += len(run_items - gold_items)
-                    tally.missed_items += len(gold_items - run_items)
+        batch.append((gold.paper.id, final))
+        if len(batch) >= BATCH:
+            tally_batch()
+    tally_batch()
     return {
         "gold_papers": gold_papers,
         "tolerance": tolerance,

@@ -15,10 +15,11 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from extraction import defaults
 from extraction.catalog import find_mentions
 from extraction.textnorm import normalize
 
-DEFAULT_TOKEN_BUDGET = 6000
+DEFAULT_TOKEN_BUDGET = defaults.TOKEN_BUDGET
 CHARS_PER_TOKEN = 3.5
 CHUNK_TARGET = 500
 CHUNK_MAX = 1000

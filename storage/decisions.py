@@ -125,74 +125,86 @@ def record(
     if not annotator.strip():
         raise ValueError("an annotator name is needed")
     batch = uuid_module.uuid4().hex if len(decisions) > 1 else None
-    stored: list[Decision] = []
+    stored = [
+        Decision(
+            uuid=uuid_module.uuid4().hex,
+            paper_id=new.paper_id,
+            field=new.field,
+            annotator=annotator,
+            role=role,
+            verdict=new.verdict,
+            status=new.status,
+            value=new.value,
+            page=new.page,
+            quote=new.quote,
+            proposal_id=new.proposal_id,
+            comment=new.comment,
+            decided_at=now(),
+            batch=batch,
+            on_behalf_of=new.on_behalf_of,
+            blind=new.blind,
+        )
+        for new in decisions
+    ]
     with write(db):
-        for new in decisions:
-            decision = Decision(
-                uuid=uuid_module.uuid4().hex,
-                paper_id=new.paper_id,
-                field=new.field,
-                annotator=annotator,
-                role=role,
-                verdict=new.verdict,
-                status=new.status,
-                value=new.value,
-                page=new.page,
-                quote=new.quote,
-                proposal_id=new.proposal_id,
-                comment=new.comment,
-                decided_at=now(),
-                batch=batch,
-                on_behalf_of=new.on_behalf_of,
-                blind=new.blind,
-            )
-            _append(db, decision)
-            _set_state(db, decision)
-            stored.append(decision)
+        db.conn.executemany(_INSERT, [_log_row(d) for d in stored])
+        db.conn.executemany(_SET_STATE, [_state_row(d) for d in stored])
     return stored
 
 
-def _append(db: Database, d: Decision) -> None:
-    db.execute(
-        _INSERT,
-        [
-            d.uuid,
-            d.paper_id,
-            d.field,
-            d.annotator,
-            d.role,
-            d.verdict,
-            d.status,
-            encode_json(d.value),
-            d.page,
-            d.quote,
-            d.proposal_id,
-            d.comment,
-            d.decided_at,
-            d.undoes,
-            d.batch,
-            d.on_behalf_of,
-            int(d.blind),
-        ],
+def _log_row(d: Decision) -> tuple[Any, ...]:
+    return (
+        d.uuid,
+        d.paper_id,
+        d.field,
+        d.annotator,
+        d.role,
+        d.verdict,
+        d.status,
+        encode_json(d.value),
+        d.page,
+        d.quote,
+        d.proposal_id,
+        d.comment,
+        d.decided_at,
+        d.undoes,
+        d.batch,
+        d.on_behalf_of,
+        int(d.blind),
     )
+
+
+_SET_STATE = (
+    "INSERT OR REPLACE INTO decision_state (paper_id, field, annotator, role, decision_uuid, "
+    "verdict, status, value, decided_at, page, quote, proposal_id, on_behalf_of) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+
+
+def _state_row(d: Decision) -> tuple[Any, ...]:
+    return (
+        d.paper_id,
+        d.field,
+        d.annotator,
+        d.role,
+        d.uuid,
+        d.verdict,
+        d.status,
+        encode_json(d.value),
+        d.decided_at,
+        d.page,
+        d.quote,
+        d.proposal_id,
+        d.on_behalf_of,
+    )
+
+
+def _append(db: Database, d: Decision) -> None:
+    db.execute(_INSERT, list(_log_row(d)))
 
 
 def _set_state(db: Database, d: Decision) -> None:
-    db.execute(
-        "INSERT OR REPLACE INTO decision_state (paper_id, field, annotator, role, decision_uuid, "
-        "verdict, status, value, decided_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        [
-            d.paper_id,
-            d.field,
-            d.annotator,
-            d.role,
-            d.uuid,
-            d.verdict,
-            d.status,
-            encode_json(d.value),
-            d.decided_at,
-        ],
-    )
+    db.execute(_SET_STATE, list(_state_row(d)))
 
 
 _EFFECTIVE = """

@@ -231,3 +231,37 @@ def m005_decision_provenance(db: Database) -> None:
         ALTER TABLE decisions ADD COLUMN blind INTEGER NOT NULL DEFAULT 0;
         """,
     )
+
+
+@MIGRATIONS()
+def m006_queue_filter_indexes(db: Database) -> None:
+    """Indexes that let the sparse queue filters (flagged, ungrounded evidence) find their few
+    papers directly instead of checking every paper (400 ms a key press on 100,000 papers)."""
+    run_script(
+        db,
+        """
+        CREATE INDEX decision_state_verdict ON decision_state(annotator, role, verdict, paper_id);
+        CREATE INDEX comments_annotator ON comments(annotator, paper_id);
+        CREATE INDEX proposals_grounding ON proposals(run_id, grounding, paper_id);
+        """,
+    )
+
+
+@MIGRATIONS()
+def m007_decision_state_evidence(db: Database) -> None:
+    """The evidence and provenance of each current decision, beside it in ``decision_state``:
+    reading the gold set then needs no join to the log (1.8 s of 2.7 s on 100,000 papers)."""
+    run_script(
+        db,
+        """
+        ALTER TABLE decision_state ADD COLUMN page INTEGER;
+        ALTER TABLE decision_state ADD COLUMN quote TEXT;
+        ALTER TABLE decision_state ADD COLUMN proposal_id INTEGER;
+        ALTER TABLE decision_state ADD COLUMN on_behalf_of TEXT;
+        UPDATE decision_state SET
+            page = (SELECT page FROM decisions WHERE uuid = decision_uuid),
+            quote = (SELECT quote FROM decisions WHERE uuid = decision_uuid),
+            proposal_id = (SELECT proposal_id FROM decisions WHERE uuid = decision_uuid),
+            on_behalf_of = (SELECT on_behalf_of FROM decisions WHERE uuid = decision_uuid);
+        """,
+    )

@@ -9,12 +9,20 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 
 def decode_json(text: str | None) -> Any:
     """Decode a JSON column; SQL NULL (absent) stays ``None``."""
     return None if text is None else json.loads(text)
+
+
+@lru_cache(maxsize=8192)
+def decode_json_cached(text: str | None) -> Any:
+    """:func:`decode_json` remembered: reading a gold set decodes the same few values
+    ("72.0", "\"academia\"") hundreds of thousands of times. Treat the result as read-only."""
+    return decode_json(text)
 
 
 def encode_json(value: Any) -> str | None:

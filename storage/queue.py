@@ -39,9 +39,18 @@ class QueueScope:
     run_id: int | None = None
     role: str = "annotator"
     filter: QueueFilter = QueueFilter.ALL
+    sparse_ungrounded: bool = False
+    """Few papers have ungrounded evidence: find them through the index, not by scanning."""
 
     def with_filter(self, queue_filter: QueueFilter) -> QueueScope:
-        return QueueScope(self.annotator, self.fields, self.run_id, self.role, queue_filter)
+        return QueueScope(
+            self.annotator,
+            self.fields,
+            self.run_id,
+            self.role,
+            queue_filter,
+            self.sparse_ungrounded,
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,9 +122,31 @@ def _parts(scope: QueueScope) -> tuple[str, str, list[Any], list[Any]]:
     if scope.filter is QueueFilter.UNDECIDED:
         where, where_params = f"{decided} < ?", [*decided_params, len(fields)]
     elif scope.filter is QueueFilter.FLAGGED:
-        where, where_params = f"{flagged} > 0", flagged_params
+        # Sparse: ask the indexes for the few flagged papers (evaluated once per query)
+        # rather than checking every paper in turn.
+        where = (
+            "p.id IN (SELECT paper_id FROM decision_state WHERE annotator = ? AND role = ? "
+            f"AND verdict = 'ambiguous' AND field IN ({_marks(fields)}) "
+            "UNION SELECT paper_id FROM comments WHERE annotator = ? "
+            f"AND field IN ({_marks(fields)}))"
+        )
+        where_params = [scope.annotator, scope.role, *fields, scope.annotator, *fields]
     elif scope.filter is QueueFilter.UNGROUNDED:
-        where, where_params = f"{ungrounded} > 0", ungrounded_params
+        run_id = scope.run_id if scope.run_id is not None else -1
+        if scope.sparse_ungrounded:
+            # Few matches: take them from the index (building this set for tens of thousands
+            # of papers would cost ~50 ms a query).
+            where = (
+                "p.id IN (SELECT paper_id FROM proposals WHERE run_id = ? "
+                f"AND grounding = 'ungrounded' AND field IN ({_marks(fields)}))"
+            )
+        else:
+            # Many matches: walk papers in order; a window fills after a few rows.
+            where = (
+                "EXISTS (SELECT 1 FROM proposals r WHERE r.paper_id = p.id AND r.run_id = ? "
+                f"AND r.grounding = 'ungrounded' AND r.field IN ({_marks(fields)}))"
+            )
+        where_params = [run_id, *fields]
     else:
         where, where_params = "1", []
     return columns, where, column_params, where_params
@@ -144,9 +175,25 @@ def page_after(db: Database, scope: QueueScope, after: int | None, limit: int) -
     return _rows(db, scope, "AND p.rowid > ? ORDER BY p.rowid LIMIT ?", [after or 0, limit])
 
 
-def page_before(db: Database, scope: QueueScope, before: int, limit: int) -> list[QueueRow]:
-    """Up to ``limit`` rows before rowid ``before``, in queue order."""
-    rows = _rows(db, scope, "AND p.rowid < ? ORDER BY p.rowid DESC LIMIT ?", [before, limit])
+def page_before(
+    db: Database, scope: QueueScope, before: int, limit: int, *, look_back: int | None = None
+) -> list[QueueRow]:
+    """Up to ``limit`` rows before rowid ``before``, in queue order.
+
+    Args:
+        look_back: Search at most this many papers back. A filtered queue may have no match
+            for a long way back (an annotator who finished the last 20,000 papers); context
+            rows above the current paper are not worth scanning them all for.
+    """
+    bound = (
+        before - look_back if look_back is not None and scope.filter is not QueueFilter.ALL else 0
+    )
+    rows = _rows(
+        db,
+        scope,
+        "AND p.rowid < ? AND p.rowid >= ? ORDER BY p.rowid DESC LIMIT ?",
+        [before, bound, limit],
+    )
     return rows[::-1]
 
 
@@ -160,6 +207,27 @@ def row_of(db: Database, scope: QueueScope, paper_id: str) -> QueueRow | None:
     everything = scope.with_filter(QueueFilter.ALL)
     rows = _rows(db, everything, "AND p.id = ?", [paper_id])
     return rows[0] if rows else None
+
+
+SPARSE_SHARE = 0.01
+"""Below this share of papers a filter's matches are looked up, not scanned for."""
+
+
+def ungrounded_is_sparse(db: Database, run_id: int | None, fields: Sequence[str]) -> bool:
+    """Whether few papers (under 1%, or under a thousand) have ungrounded evidence in the run.
+
+    Counting stops at the threshold, so this reads at most that many index entries.
+    """
+    if run_id is None:
+        return True
+    papers = int(db.execute("SELECT MAX(rowid) FROM papers").fetchone()[0] or 0)
+    threshold = max(1000, int(SPARSE_SHARE * papers))
+    found = db.execute(
+        "SELECT COUNT(*) FROM (SELECT 1 FROM proposals WHERE run_id = ? AND "
+        f"grounding = 'ungrounded' AND field IN ({_marks(fields)}) LIMIT ?)",
+        [run_id, *fields, threshold],
+    ).fetchone()[0]
+    return found < threshold
 
 
 def count(db: Database, scope: QueueScope) -> int:

@@ -231,12 +231,12 @@ def save_paper(
     """
     with write(db):
         db.execute("DELETE FROM proposals WHERE run_id = ? AND paper_id = ?", [run_id, paper_id])
-        for p in proposals:
-            db.execute(
-                "INSERT INTO proposals (run_id, paper_id, field, status, value, page, quote, "
-                "grounding, char_start, char_end, value_in_quote, note) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [
+        db.conn.executemany(
+            "INSERT INTO proposals (run_id, paper_id, field, status, value, page, quote, "
+            "grounding, char_start, char_end, value_in_quote, note) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                (
                     run_id,
                     paper_id,
                     p.field,
@@ -249,8 +249,10 @@ def save_paper(
                     p.char_end,
                     None if p.value_in_quote is None else int(p.value_in_quote),
                     p.note,
-                ],
-            )
+                )
+                for p in proposals
+            ],
+        )
         db.execute(
             "INSERT OR REPLACE INTO run_papers (run_id, paper_id, status, error, attempts, "
             "prompt_tokens, prompt_eval_count, truncated, seconds, finished_at) "

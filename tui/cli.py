@@ -7,39 +7,24 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    TextColumn,
-    TimeElapsedColumn,
-    TimeRemainingColumn,
-)
-from sqlite_utils import Database
 
-from extraction import ollama_engine
-from extraction.extract import (
-    PaperDone,
-    UnknownPaper,
-    choose_papers,
-    extract_with_ollama,
-    extract_with_rules,
-    open_ollama_run,
-    open_rules_run,
-)
+from extraction import defaults
 from extraction.fields import FIELD_NAMES
-from extraction.importer import ImportRejected, import_proposals
-from extraction.ingest import IngestResult, Outcome, find_pdfs, ingest
-from extraction.ollama_engine import BackendUnavailable, OllamaSettings
-from extraction.pdfpool import DEFAULT_MEMORY_MB
-from extraction.pdfpool import DEFAULT_TIMEOUT_S as PDF_TIMEOUT_S
-from extraction.selection import DEFAULT_TOKEN_BUDGET
 from storage import DatabaseError, open_database
-from storage import runs as run_store
-from storage.papers import PROGRESS_STATUSES, iter_progress
+from storage.papers import PROGRESS_STATUSES
 from tui import console
+
+# Each command imports what it needs when it runs: loading the Ollama client, PyMuPDF and
+# Rich's progress bars for every command cost a third of a second per invocation.
+if TYPE_CHECKING:
+    from rich.progress import Progress
+    from sqlite_utils import Database
+
+    from extraction.extract import PaperDone
+    from extraction.ingest import IngestResult
 
 EXIT_OK = 0
 EXIT_SOME_FAILED = 1
@@ -98,14 +83,14 @@ def cli(ctx: click.Context, db_path: Path) -> None:
 @click.option(
     "--timeout",
     type=click.FloatRange(min=0.01),
-    default=PDF_TIMEOUT_S,
+    default=defaults.PDF_TIMEOUT_S,
     show_default=True,
     help="Seconds allowed to read one PDF.",
 )
 @click.option(
     "--max-memory",
     type=click.IntRange(min=64),
-    default=DEFAULT_MEMORY_MB,
+    default=defaults.PDF_MEMORY_MB,
     show_default=True,
     help="Megabytes of memory allowed to read one PDF.",
 )
@@ -119,6 +104,8 @@ def ingest_command(
     be read is reported as 'error: FILE: reason' and recorded in the ingest_errors table.
     Exit code 1 when any file failed.
     """
+    from extraction.ingest import Outcome, find_pdfs, ingest
+
     db = ctx.db()
     started = time.perf_counter()
     paths, missing = find_pdfs(inputs)
@@ -150,7 +137,7 @@ def ingest_command(
         if not any(p.is_relative_to(folder) for p in paths):
             console.warning(folder, "no PDF files found here")
 
-    progress = _progress() if console.stderr_is_terminal() and paths else None
+    progress = _progress(threaded=False) if console.stderr_is_terminal() and paths else None
     results = ingest(db, paths, processes=jobs, timeout=timeout, memory_mb=max_memory)
     if progress is None:
         for result in results:
@@ -160,7 +147,9 @@ def ingest_command(
             task = progress.add_task("ingesting", total=len(paths), file="")
             for result in results:
                 report(result, progress)
-                progress.update(task, advance=1, file=console.printable(result.path.name)[:40])
+                progress.update(
+                    task, advance=1, file=console.printable(result.path.name)[:40], refresh=True
+                )
     seconds = time.perf_counter() - started
     click.echo(
         f"ingested {counts[Outcome.INGESTED]}, already present {counts[Outcome.PRESENT]}, "
@@ -170,7 +159,16 @@ def ingest_command(
         raise SystemExit(EXIT_SOME_FAILED)
 
 
-def _progress() -> Progress:
+def _progress(*, threaded: bool = True) -> Progress:
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+
     return Progress(
         TextColumn("{task.description}"),
         BarColumn(),
@@ -180,6 +178,9 @@ def _progress() -> Progress:
         TextColumn("{task.fields[file]}"),
         console=console.stderr,
         transient=True,
+        # Ingest refreshes as results arrive rather than from a background thread: with no
+        # thread running it can fork its PDF workers (milliseconds) instead of spawning them.
+        auto_refresh=threaded,
     )
 
 
@@ -194,6 +195,8 @@ def _progress() -> Progress:
 @pass_context
 def papers_command(ctx: Context, status: str | None, as_json: bool) -> None:
     """List papers with their review progress (fields with a final gold value)."""
+    from storage.papers import iter_progress
+
     db = ctx.db()
     rows = iter_progress(db, FIELD_NAMES, status=status)
     out = sys.stdout
@@ -268,15 +271,13 @@ def _host_url(host: str) -> str:
     show_default=True,
     help="Who proposes: a local Ollama model, or the offline rules engine.",
 )
-@click.option(
-    "--model", default=ollama_engine.DEFAULT_MODEL, show_default=True, help="Ollama model."
-)
+@click.option("--model", default=defaults.OLLAMA_MODEL, show_default=True, help="Ollama model.")
 @click.option(
     "--host",
     "hosts",
     multiple=True,
     help="Ollama server URL; repeat to spread papers over several "
-    f"[default: $OLLAMA_HOST or {ollama_engine.DEFAULT_HOST}].",
+    f"[default: $OLLAMA_HOST or {defaults.OLLAMA_HOST}].",
 )
 @click.option(
     "--concurrency",
@@ -300,7 +301,7 @@ def _host_url(host: str) -> str:
 @click.option(
     "--token-budget",
     type=click.IntRange(min=500),
-    default=DEFAULT_TOKEN_BUDGET,
+    default=defaults.TOKEN_BUDGET,
     show_default=True,
     help="Tokens of paper text selected for the prompt.",
 )
@@ -313,14 +314,14 @@ def _host_url(host: str) -> str:
 @click.option(
     "--num-predict",
     type=click.IntRange(min=128),
-    default=ollama_engine.DEFAULT_NUM_PREDICT,
+    default=defaults.NUM_PREDICT,
     show_default=True,
 )
-@click.option("--seed", type=int, default=ollama_engine.DEFAULT_SEED, show_default=True)
+@click.option("--seed", type=int, default=defaults.SEED, show_default=True)
 @click.option(
     "--timeout",
     type=click.FloatRange(min=0.1),
-    default=ollama_engine.DEFAULT_TIMEOUT_S,
+    default=defaults.REQUEST_TIMEOUT_S,
     show_default=True,
     help="Seconds to wait for one answer.",
 )
@@ -349,6 +350,17 @@ def extract_command(
     import asyncio
     import os
 
+    from extraction.extract import (
+        UnknownPaper,
+        choose_papers,
+        extract_with_ollama,
+        extract_with_rules,
+        open_ollama_run,
+        open_rules_run,
+    )
+    from extraction.ollama_engine import BackendUnavailable, OllamaSettings
+    from storage import runs as run_store
+
     db = ctx.db()
     started = time.perf_counter()
     if engine == "rules":
@@ -362,7 +374,7 @@ def extract_command(
         urls = tuple(
             dict.fromkeys(
                 _host_url(h)
-                for h in (hosts or (os.environ.get("OLLAMA_HOST") or ollama_engine.DEFAULT_HOST,))
+                for h in (hosts or (os.environ.get("OLLAMA_HOST") or defaults.OLLAMA_HOST,))
             )
         )
         settings = OllamaSettings(
@@ -459,6 +471,8 @@ def import_proposals_command(ctx: Context, file: Path, run_name: str) -> None:
     Every line is checked first; nothing is imported unless all lines are good. Evidence is
     grounded in the paper's text like any other run's.
     """
+    from extraction.importer import ImportRejected, import_proposals
+
     db = ctx.db()
     try:
         result = import_proposals(db, file, run_name)
@@ -822,7 +836,10 @@ def demo_command(annotator: str | None) -> None:
     import shutil
     import tempfile
 
-    from extraction.extract import open_rules_run
+    from extraction.extract import choose_papers, extract_with_rules, open_rules_run
+    from extraction.importer import import_proposals
+    from extraction.ingest import Outcome, find_pdfs, ingest
+    from storage import runs as run_store
 
     source = _sample_data()
     pdfs = sorted(source.glob("*.pdf"))

@@ -23,6 +23,9 @@ from storage.models import Paper
 from storage.queue import QueueFilter, QueueRow, QueueScope
 from storage.runs import Proposal, Run
 
+WINDOW_LOOK_BACK = 500
+"""Papers searched back for the queue rows shown above the current one."""
+
 
 @dataclass(frozen=True, slots=True)
 class FieldRow:
@@ -103,6 +106,7 @@ class ReviewSession:
     compare_run: Run | None = None
     blind: bool = False
     """Hide each proposal until the annotator has answered (to measure anchoring)."""
+    _sparse_ungrounded: bool | None = None
     _runs: list[Run] = field(default_factory=list)
 
     @property
@@ -116,12 +120,17 @@ class ReviewSession:
 
     @property
     def scope(self) -> QueueScope:
+        fields = tuple(spec.name for spec in self.fields)
+        run_id = self.run.id if self.run else None
+        if self.queue_filter is QueueFilter.UNGROUNDED and self._sparse_ungrounded is None:
+            self._sparse_ungrounded = queue.ungrounded_is_sparse(self.db, run_id, fields)
         return QueueScope(
             annotator=self.annotator,
-            fields=tuple(spec.name for spec in self.fields),
-            run_id=self.run.id if self.run else None,
+            fields=fields,
+            run_id=run_id,
             role=self.role,
             filter=self.queue_filter,
+            sparse_ungrounded=bool(self._sparse_ungrounded),
         )
 
     # --- the queue ----------------------------------------------------------------------
@@ -133,7 +142,9 @@ class ReviewSession:
         """Queue rows around ``around``: up to ``before`` rows before it and ``after`` after."""
         if around is None:
             return queue.page_after(self.db, self.scope, None, before + after + 1)
-        earlier = queue.page_before(self.db, self.scope, around.rowid, before)
+        earlier = queue.page_before(
+            self.db, self.scope, around.rowid, before, look_back=WINDOW_LOOK_BACK
+        )
         later = queue.page_after(self.db, self.scope, around.rowid, after)
         current = queue.row_of(self.db, self.scope, around.paper_id)
         return [*earlier, *([current] if current else []), *later]
