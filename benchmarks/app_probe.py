@@ -66,8 +66,8 @@ for name in TIMED:
     setattr(ReviewScreen, name, _timed(getattr(ReviewScreen, name)))
 
 
-async def probe(db: Path, presses: int) -> dict[str, object]:
-    app = make_app(db, "bench-annotator")
+async def probe(db: Path, presses: int, annotator: str) -> dict[str, object]:
+    app = make_app(db, annotator)
     result: dict[str, object] = {}
     async with app.run_test(size=(160, 45)) as pilot:
         while not isinstance(app.screen, ReviewScreen) or app.screen.view is None:
@@ -99,8 +99,9 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("db", type=Path)
     parser.add_argument("--presses", type=int, default=20)
+    parser.add_argument("--annotator", default="bench-annotator")
     args = parser.parse_args()
-    print(json.dumps(asyncio.run(probe(args.db, args.presses))))
+    print(json.dumps(asyncio.run(probe(args.db, args.presses, args.annotator))))
 
 
 if __name__ == "__main__":

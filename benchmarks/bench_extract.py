@@ -137,11 +137,13 @@ def measure(repeats: int, papers: int) -> list[dict[str, object]]:
             "figure": "overhead per paper, model excluded (median; p90)",
             "value": f"{median_ms:.1f} ms; {p90_ms:.1f} ms",
             "goal": "<= 50 ms",
+            "pass": "yes" if median_ms <= 50 else "NO",
         },
         {
             "figure": "page selection: selected tokens / full text (corpus)",
             "value": f"{fraction:.3f}",
             "goal": "<= 0.2",
+            "pass": "yes" if fraction <= 0.2 else "NO",
         },
         {
             "figure": "whole prompt incl. the fixed system prompt / full text",
@@ -154,6 +156,7 @@ def measure(repeats: int, papers: int) -> list[dict[str, object]]:
             "anchor": "concurrency 1",
             "ratio": f"{four / one:.2f}x",
             "goal": ">= 3.5x",
+            "pass": "yes" if four / one >= 3.5 else "NO",
         },
     ]
 

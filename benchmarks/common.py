@@ -37,7 +37,7 @@ def corpus_pdfs() -> list[Path]:
 def print_rows(title: str, rows: list[dict[str, object]]) -> None:
     """Print figures as an aligned table: name, value, anchor, ratio, goal."""
     print(f"\n{title}")
-    headers = ["figure", "value", "anchor", "ratio", "goal"]
+    headers = ["figure", "value", "anchor", "ratio", "goal", "pass"]
     table = [[str(row.get(h, "")) for h in headers] for row in rows]
     widths = [max(len(h), *(len(r[i]) for r in table)) for i, h in enumerate(headers)]
     print("  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True)))

@@ -24,7 +24,7 @@ from extraction.catalog import same_accelerator
 from extraction.fields import FIELDS, FieldSpec, Kind, Status
 from extraction.textnorm import normalize
 from storage import runs as run_store
-from storage.gold import GoldField, iter_gold
+from storage.gold import iter_final
 from storage.models import decode_json_cached
 
 DEFAULT_TOLERANCE = 0.05
@@ -168,22 +168,20 @@ def _count(
     tally: Tally,
     spec: FieldSpec,
     is_list: bool,
-    gold_field: GoldField,
+    gold: tuple[str | None, str | None],
     run_status: str | None,
     run_value: Any,
     tolerance: float,
 ) -> None:
+    gold_status = gold[0] or ""
+    gold_value = decode_json_cached(gold[1])
     if run_status == Status.REPORTED or is_list:
         run_value = decode_json_cached(run_value)
-    result = outcome(
-        spec, gold_field.status or "", gold_field.value, run_status, run_value, tolerance
-    )
+    result = outcome(spec, gold_status, gold_value, run_status, run_value, tolerance)
     setattr(tally, result, getattr(tally, result) + 1)
     if is_list:
         gold_items = (
-            {text_key(v) for v in (gold_field.value or [])}
-            if gold_field.status == Status.REPORTED
-            else set()
+            {text_key(v) for v in (gold_value or [])} if gold_status == Status.REPORTED else set()
         )
         run_items = (
             {text_key(v) for v in (run_value or [])} if run_status == Status.REPORTED else set()
@@ -233,7 +231,7 @@ def score_runs(
     }
     gold_papers = 0
     names = [spec.name for spec in fields]
-    batch: list[tuple[str, dict[str, GoldField]]] = []
+    batch: list[tuple[str, dict[str, tuple[str | None, str | None]]]] = []
 
     plan = [(spec, spec.name, spec.is_list) for spec in fields]
 
@@ -247,25 +245,18 @@ def score_runs(
                 if paper_id not in done:
                     continue
                 for spec, name, is_list in plan:
-                    gold_field = final.get(name)
-                    if gold_field is None:
+                    gold = final.get(name)
+                    if gold is None:
                         continue
                     run_status, run_value = proposed.get((paper_id, name), (None, None))
-                    _count(
-                        tallies[name], spec, is_list, gold_field, run_status, run_value, tolerance
-                    )
+                    _count(tallies[name], spec, is_list, gold, run_status, run_value, tolerance)
         batch.clear()
 
-    for gold in iter_gold(
-        db, names, only_decided=True, evidence=False, paper_details=False, in_paper_order=False
-    ):
-        if not (gold.complete or include_partial):
-            continue
-        final = {name: f for name, f in gold.fields.items() if f.final}
-        if not final:
+    for paper_id, final, complete in iter_final(db, names):
+        if not (complete or include_partial) or not final:
             continue
         gold_papers += 1
-        batch.append((gold.paper.id, final))
+        batch.append((paper_id, final))
         if len(batch) >= BATCH:
             tally_batch()
     tally_batch()

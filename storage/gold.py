@@ -230,3 +230,67 @@ def iter_gold(
         collected.setdefault(row[1], []).append(new_judgement(Judgement, row[2:]))
     if current is not None:
         yield finish(current)
+
+
+def iter_final(
+    db: Database, fields: Sequence[str]
+) -> Iterator[tuple[str, dict[str, tuple[str | None, str | None]], bool]]:
+    """For each decided paper: its final fields as ``{field: (status, value JSON)}`` and
+    whether every field is final. Papers come in id order.
+
+    The same rule as :func:`settle`, applied in one tight loop over the rows without
+    building an object per decision: scoring reads every decision of a 100,000-paper gold
+    set, where those objects cost a third of the time. A test checks the two agree.
+    """
+    marks = ", ".join("?" for _ in fields)
+    rows = db.conn.execute(
+        "SELECT paper_id, field, role, verdict, status, value, decided_at FROM decision_state "
+        f"WHERE field IN ({marks}) ORDER BY paper_id, field",
+        list(fields),
+    )
+    wanted = len(fields)
+    paper: str | None = None
+    current_field: str | None = None
+    finals: dict[str, tuple[str | None, str | None]] = {}
+    decided_fields = 0
+    # The field being read: the latest adjudicator answer, and the annotators' answers.
+    adjudicated_at = ""
+    adjudicated: tuple[str | None, str | None] | None = None
+    answer: tuple[str | None, str | None] | None = None
+    answer_at = ""
+    differ = ambiguous = False
+
+    def close_field() -> None:
+        nonlocal decided_fields
+        decided_fields += 1
+        if adjudicated is not None:
+            finals[current_field] = adjudicated  # type: ignore[index]
+        elif answer is not None and not differ and not ambiguous:
+            finals[current_field] = answer  # type: ignore[index]
+
+    for paper_id, name, role, verdict, status, value, decided_at in rows:
+        if paper_id != paper or name != current_field:
+            if current_field is not None:
+                close_field()
+            if paper_id != paper:
+                if paper is not None:
+                    yield paper, finals, len(finals) == wanted and decided_fields == wanted
+                paper, finals, decided_fields = paper_id, {}, 0
+            current_field = name
+            adjudicated, adjudicated_at = None, ""
+            answer, answer_at, differ, ambiguous = None, "", False, False
+        if role == "adjudicator":
+            if adjudicated is None or decided_at > adjudicated_at:
+                adjudicated, adjudicated_at = (status, value), decided_at
+            continue
+        if verdict == "ambiguous":
+            ambiguous = True
+        if answer is None:
+            answer, answer_at = (status, value), decided_at
+        elif (status, value) != answer:
+            differ = True
+        elif decided_at > answer_at:
+            answer_at = decided_at
+    if current_field is not None:
+        close_field()
+        yield paper, finals, len(finals) == wanted and decided_fields == wanted  # type: ignore[misc]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import sqlite3
 from typing import Any
 
+from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -19,6 +20,7 @@ from storage import DatabaseError, open_database
 from storage import queue as queue_store
 from storage.queue import QueueRow
 from tui import viewer
+from tui.console import printable
 from tui.messages import ProgressCounted
 from tui.screens.editor import ValueEditor
 from tui.screens.help import HelpScreen
@@ -194,7 +196,7 @@ class ReviewScreen(Screen[None]):
         self.query_one(FieldTable).focus()
         row = self.session.start()
         if row is None:
-            self.notify("No papers yet: add some with 'goldsmith ingest PATH'", severity="warning")
+            self.say("No papers yet: add some with 'goldsmith ingest PATH'", severity="warning")
         else:
             self.show_row(row)
         self.count_progress()
@@ -214,7 +216,10 @@ class ReviewScreen(Screen[None]):
             queue.show_around(view.row)
         self.query_one("#text", PaperText).show_pages(view.paper.id, view.pages)
         title = view.paper.display_title
-        self.query_one("#review").border_title = title if len(title) < 90 else title[:89] + "…"
+        shown = printable(title if len(title) < 90 else title[:89] + "…")
+        # A Text, not a str: a str border title is read as markup, and a paper's title is
+        # data ("[@click=app.quit]" must show, not act).
+        self.query_one("#review").border_title = Text(shown)
         self._show_field(index)
 
     def _first_undecided(self, view: PaperView, start: int) -> int:
@@ -249,6 +254,11 @@ class ReviewScreen(Screen[None]):
             text.highlight(p.page, p.char_start, p.char_end)
         self._update_status()
         self._refresh_bindings_if_changed()
+
+    def say(self, message: str, **kwargs: Any) -> None:
+        """A notification that shows ``message`` literally: it may hold file names, run
+        names or errors, which must never be read as markup."""
+        self.notify(printable(message), markup=False, **kwargs)
 
     def _refresh_bindings_if_changed(self) -> None:
         """Refresh the footer only when an action became (un)available: rebuilding it restyles
@@ -308,7 +318,7 @@ class ReviewScreen(Screen[None]):
     @on(Worker.StateChanged)
     def _worker_failed(self, event: Worker.StateChanged) -> None:
         if event.state is WorkerState.ERROR and event.worker.group == "progress":
-            self.notify(f"could not count progress: {event.worker.error}", severity="warning")
+            self.say(f"could not count progress: {event.worker.error}", severity="warning")
 
     # --- decisions ----------------------------------------------------------------------
 
@@ -317,7 +327,7 @@ class ReviewScreen(Screen[None]):
         try:
             return action(*args)
         except (DatabaseError, sqlite3.Error) as exc:
-            self.notify(f"Not saved: {exc}", severity="error", timeout=10)
+            self.say(f"Not saved: {exc}", severity="error", timeout=10)
             return None
 
     def _after_decision(self, field: str | None) -> None:
@@ -331,10 +341,10 @@ class ReviewScreen(Screen[None]):
         if complete:
             following = self.session.next_undecided(view.row)
             if following is not None:
-                self.notify("Paper done — on to the next undecided one.", timeout=2)
+                self.say("Paper done — on to the next undecided one.", timeout=2)
                 self.show_row(following)
                 return
-            self.notify("Every paper in the queue is decided.", timeout=4)
+            self.say("Every paper in the queue is decided.", timeout=4)
         start = view.field_index(field) + 1 if field else 0
         self.show_row(view.row, view.fields[self._first_undecided(view, start)].spec.name)
 
@@ -369,9 +379,7 @@ class ReviewScreen(Screen[None]):
         if row is None or view is None:
             return
         if row.proposal is None:
-            self.notify(
-                "No proposal to accept: press e to enter a value, or n.", severity="warning"
-            )
+            self.say("No proposal to accept: press e to enter a value, or n.", severity="warning")
             return
         if self._save(self.session.accept, view, [row.spec.name]) is not None:
             self._after_decision(row.spec.name)
@@ -382,9 +390,7 @@ class ReviewScreen(Screen[None]):
             return
         names = self._acceptable(view)
         if not names:
-            self.notify(
-                "Nothing to accept: every grounded proposal is decided.", severity="warning"
-            )
+            self.say("Nothing to accept: every grounded proposal is decided.", severity="warning")
             return
         skipped = sum(
             1
@@ -395,7 +401,7 @@ class ReviewScreen(Screen[None]):
             message = f"Accepted {len(names)} field(s)"
             if skipped:
                 message += f"; {skipped} ungrounded left for you to check"
-            self.notify(message, timeout=3)
+            self.say(message, timeout=3)
             self._after_decision(None)
 
     def action_correct(self) -> None:
@@ -456,7 +462,7 @@ class ReviewScreen(Screen[None]):
                 return
             if self._save(self.session.comment, self.view, name, comment) is not None:
                 self.show_row(self.view.row, name)
-                self.notify("Comment saved.", timeout=2)
+                self.say("Comment saved.", timeout=2)
 
         self.app.push_screen(TextPrompt(f"Comment on {name}"), done)
 
@@ -465,7 +471,7 @@ class ReviewScreen(Screen[None]):
         if undone is None:
             return
         if not undone:
-            self.notify("Nothing to undo.", severity="warning")
+            self.say("Nothing to undo.", severity="warning")
             return
         first = undone[0]
         row = self.session.row_of(first.paper_id)
@@ -478,7 +484,7 @@ class ReviewScreen(Screen[None]):
             if len(undone) > 1
             else f"{first.verdict.replace('_', ' ')} of {first.field}"
         )
-        self.notify(f"Undid {what}.", timeout=3)
+        self.say(f"Undid {what}.", timeout=3)
 
     # --- moving between papers ----------------------------------------------------------
 
@@ -497,7 +503,7 @@ class ReviewScreen(Screen[None]):
             return
         row = self.session.next_row(self.view.row)
         if row is None or row.paper_id == self.view.paper.id:
-            self.notify("No other paper in this queue.", severity="warning")
+            self.say("No other paper in this queue.", severity="warning")
             return
         self.show_row(row)
 
@@ -506,14 +512,14 @@ class ReviewScreen(Screen[None]):
             return
         row = self.session.previous_row(self.view.row)
         if row is None:
-            self.notify("This is the first paper of the queue.", severity="warning")
+            self.say("This is the first paper of the queue.", severity="warning")
             return
         self.show_row(row)
 
     def action_next_undecided(self) -> None:
         row = self.session.next_undecided(self.view.row if self.view else None)
         if row is None:
-            self.notify("No other paper has undecided fields.", severity="warning")
+            self.say("No other paper has undecided fields.", severity="warning")
             return
         self.show_row(row)
 
@@ -524,7 +530,7 @@ class ReviewScreen(Screen[None]):
             if queue.display:
                 queue.show_around(self.view.row)
         self._update_status()
-        self.notify(f"Queue: {self.session.queue_filter.value}", timeout=2)
+        self.say(f"Queue: {self.session.queue_filter.value}", timeout=2)
 
     def action_search(self) -> None:
         def done(paper_id: str | None) -> None:
@@ -559,13 +565,13 @@ class ReviewScreen(Screen[None]):
         if page is None:
             page = self.query_one("#text", PaperText).page_at_cursor() or 1
         message, ok = viewer.open_pdf(self.view.paper.path, page)
-        self.notify(message, severity="information" if ok else "error", timeout=6)
+        self.say(message, severity="information" if ok else "error", timeout=6)
 
     def action_compare_run(self) -> None:
         other = self.session.cycle_comparison()
         if self.view is not None:
             self.show_row(self.view.row, self.current.spec.name if self.current else None)
-        self.notify(f"Comparing with run {other.name}" if other else "Comparison off", timeout=2)
+        self.say(f"Comparing with run {other.name}" if other else "Comparison off", timeout=2)
 
     def action_scroll_text(self, direction: int) -> None:
         text = self.query_one("#text", PaperText)
@@ -582,7 +588,7 @@ class ReviewScreen(Screen[None]):
         if row is None or view is None or not self.session.adjudicating:
             return
         if index > len(row.others):
-            self.notify(f"There is no annotator {index} on this field.", severity="warning")
+            self.say(f"There is no annotator {index} on this field.", severity="warning")
             return
         if self._save(self.session.adopt, view, row.spec.name, index) is not None:
             self._after_decision(row.spec.name)
@@ -591,6 +597,6 @@ class ReviewScreen(Screen[None]):
         from tui.screens.score import ScoreScreen
 
         if self.session.run is None:
-            self.notify("No run to score.", severity="warning")
+            self.say("No run to score.", severity="warning")
             return
         self.app.push_screen(ScoreScreen(self.session.db_path, self.session.run.name))
