@@ -20,18 +20,29 @@ from multiprocessing.process import BaseProcess
 from pathlib import Path
 
 from extraction import defaults
-from extraction.pdftext import PdfError, PdfText, read_pdf
+from extraction.pdftext import PdfError, PdfOutOfMemory, PdfText, read_pdf
 
 DEFAULT_TIMEOUT_S = defaults.PDF_TIMEOUT_S
 DEFAULT_MEMORY_MB = defaults.PDF_MEMORY_MB
 
 
 def _limit_memory(megabytes: int) -> None:
+    """Allow this worker ``megabytes`` more address space than it has now.
+
+    The limit is relative because a forked worker starts with its parent's address space,
+    which may already be larger than the budget for reading one PDF.
+    """
     try:
         import resource
     except ImportError:  # not on Windows; the time limit still applies
         return
-    limit = megabytes * 1024 * 1024
+    in_use = 0
+    try:
+        with open("/proc/self/statm") as statm:
+            in_use = int(statm.read().split()[0]) * resource.getpagesize()
+    except (OSError, ValueError, IndexError):
+        pass
+    limit = in_use + megabytes * 1024 * 1024
     resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
 
 
@@ -47,11 +58,11 @@ def _serve(conn: Connection, memory_mb: int) -> None:
             return
         try:
             conn.send(("ok", read_pdf(Path(path))))
-        except PdfError as exc:
-            conn.send(("error", str(exc)))
-        except MemoryError:
+        except (PdfOutOfMemory, MemoryError):
             conn.send(("error", f"needs more than the {memory_mb} MB memory limit to read"))
             return  # the heap may be fragmented beyond use; the pool starts a fresh worker
+        except PdfError as exc:
+            conn.send(("error", str(exc)))
         except OSError as exc:
             conn.send(("error", f"cannot read the file ({exc.strerror or exc})"))
         except Exception as exc:  # a hostile file must cost one error, never the run

@@ -23,6 +23,19 @@ class PdfError(Exception):
     """A PDF cannot be ingested; the message is the reason shown to the user."""
 
 
+class PdfOutOfMemory(PdfError):
+    """MuPDF could not allocate memory (the worker's memory limit was reached)."""
+
+
+def _out_of_memory(exc: BaseException) -> bool:
+    text = str(exc).lower()
+    return (
+        isinstance(exc, MemoryError)
+        or ("alloc" in text and "failed" in text)
+        or ("out of memory" in text)
+    )
+
+
 @dataclass(frozen=True, slots=True)
 class PdfText:
     """What ingest needs from one PDF."""
@@ -49,9 +62,12 @@ def read_pdf(path: Path) -> PdfText:
     _check_header(data)
     pymupdf.TOOLS.mupdf_display_errors(False)
     pymupdf.TOOLS.mupdf_display_warnings(False)
+    pymupdf.TOOLS.mupdf_warnings(reset=True)
     try:
         doc = pymupdf.open(stream=data, filetype="pdf")
     except Exception as exc:  # MuPDF raises several types for damaged files
+        if _out_of_memory(exc):
+            raise PdfOutOfMemory(str(exc)) from None
         raise PdfError(f"damaged PDF that cannot be opened ({_first_line(exc)})") from None
     with doc:
         if doc.needs_pass:
@@ -73,12 +89,23 @@ def read_pdf(path: Path) -> PdfText:
                 else:
                     texts.append(page.get_text())
             except Exception as exc:  # one broken page should not lose the others
+                if _out_of_memory(exc):
+                    raise PdfOutOfMemory(str(exc)) from None
                 texts.append("")
                 warnings.append(f"page {number + 1} unreadable ({_first_line(exc)})")
         if not any(text.strip() for text in texts):
             if doc.is_repaired:
                 raise PdfError(
                     "damaged PDF (truncated or corrupted): MuPDF repaired it but found no text"
+                )
+            complaints = [
+                line
+                for line in pymupdf.TOOLS.mupdf_warnings(reset=True).splitlines()
+                if line.strip()
+            ]
+            if complaints:
+                raise PdfError(
+                    f"malformed PDF with no readable text (MuPDF: {complaints[0][:120]})"
                 )
             raise PdfError(
                 "no text layer (a scanned PDF?): run OCR first, e.g. 'ocrmypdf IN.pdf OUT.pdf'"
