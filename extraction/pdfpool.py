@@ -9,6 +9,8 @@ error while the others go on.
 from __future__ import annotations
 
 import multiprocessing
+import os
+import signal
 import sys
 import threading
 import time
@@ -24,6 +26,7 @@ from extraction.pdftext import PdfError, PdfOutOfMemory, PdfText, read_pdf
 
 DEFAULT_TIMEOUT_S = defaults.PDF_TIMEOUT_S
 DEFAULT_MEMORY_MB = defaults.PDF_MEMORY_MB
+_PR_SET_PDEATHSIG = 1
 
 
 def _limit_memory(megabytes: int) -> None:
@@ -46,8 +49,29 @@ def _limit_memory(megabytes: int) -> None:
     resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
 
 
-def _serve(conn: Connection, memory_mb: int) -> None:
+def _die_with_parent(parent_pid: int) -> None:
+    """End this worker when the process that started it ends, however it ends.
+
+    A killed parent (SIGKILL, the OOM killer) closes nothing, and a forked worker holds
+    copies of the pipes, so it would never see end-of-file and would linger, perhaps still
+    deep in a hostile PDF. On Linux the kernel sends the worker SIGKILL when the parent dies;
+    elsewhere workers are spawned and see end-of-file on their pipe.
+    """
+    if sys.platform == "linux":
+        try:
+            import ctypes
+
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+        except (OSError, AttributeError):
+            pass
+    if os.getppid() != parent_pid:  # the parent died before the line above took effect
+        os._exit(0)
+
+
+def _serve(conn: Connection, memory_mb: int, parent_pid: int) -> None:
     """Worker loop: receive a path, send back ``("ok", PdfText)`` or ``("error", reason)``."""
+    _die_with_parent(parent_pid)
     _limit_memory(memory_mb)
     while True:
         try:
@@ -112,7 +136,10 @@ class PdfPool:
     def _start_worker(self) -> _Worker:
         parent, child = self._context.Pipe()
         process = self._context.Process(
-            target=_serve, args=(child, self.memory_mb), daemon=True, name="goldsmith-pdf"
+            target=_serve,
+            args=(child, self.memory_mb, os.getpid()),
+            daemon=True,
+            name="goldsmith-pdf",
         )
         process.start()
         child.close()
