@@ -6,6 +6,7 @@ means the same for all of them.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 
 from extraction.answers import FieldProposal
@@ -14,13 +15,41 @@ from extraction.grounding import Level, ground
 from extraction.normalize import value_in_quote
 from storage.runs import NewProposal
 
+INSTRUCTION_NOTE = "the paper has text addressed to a language model"
+"""Noted on every proposal of such a paper; "accept grounded" leaves them alone."""
+
+_ADDRESSES_A_MODEL = re.compile(
+    r"\b(?:ignore|disregard|forget|override)\s+(?:all\s+|any\s+|the\s+|your\s+)*"
+    r"(?:previous|prior|above|earlier|preceding|other|system)\s+"
+    r"(?:instructions?|prompts?|directions|rules|messages?)"
+    r"|\b(?:you\s+are|act\s+as)\s+(?:an?\s+|the\s+)?"
+    r"(?:ai|assistant|chatbot|llm|(?:large\s+)?language\s+model)\b"
+    r"|\bsystem\s+prompt\b",
+    re.IGNORECASE,
+)
+
+
+def pages_addressing_a_model(pages: Sequence[str]) -> list[int]:
+    """Pages (1-based) with text that talks to a language model: "ignore previous
+    instructions", "you are an AI assistant" — a sign of prompt injection."""
+    return [n for n, text in enumerate(pages, start=1) if _ADDRESSES_A_MODEL.search(text)]
+
 
 def ground_proposals(answers: Iterable[FieldProposal], pages: Sequence[str]) -> list[NewProposal]:
-    """Locate each answer's quote in ``pages`` and check the value is in it."""
+    """Locate each answer's quote in ``pages`` and check the value is in it.
+
+    A paper with text addressed to a language model gets every proposal noted, so each is
+    checked by hand: the model may have followed the paper rather than the prompt.
+    """
+    injected = pages_addressing_a_model(pages)
+    warning = None
+    if injected:
+        listed = ", ".join(map(str, injected[:5]))
+        warning = f"{INSTRUCTION_NOTE} (page {listed}): check by hand"
     proposals = []
     for answer in answers:
         if answer.status == Status.NOT_REPORTED:
-            proposals.append(NewProposal(field=answer.field, status=answer.status))
+            proposals.append(NewProposal(field=answer.field, status=answer.status, note=warning))
             continue
         found = ground(answer.quote, answer.page, pages)
         page = found.page
@@ -36,6 +65,8 @@ def ground_proposals(answers: Iterable[FieldProposal], pages: Sequence[str]) -> 
             notes.append(f"page corrected from {answer.page}")
         elif answer.page is None:
             notes.append("page found by search")
+        if warning:
+            notes.append(warning)
         proposals.append(
             NewProposal(
                 field=answer.field,

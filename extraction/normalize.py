@@ -60,6 +60,22 @@ def _as_text(raw: Any, what: str) -> str:
     return text
 
 
+_NOT_A_QUANTITY = re.compile(r"[\[\]{}()<>=;'\"`|\\_@#]|\*\*|[a-z]\.[a-z]", re.IGNORECASE)
+"""Characters no written quantity has, but code and markup do."""
+
+
+def _quantity_text(raw: Any, what: str) -> str:
+    """``raw`` as text that reads as a quantity ("3 days", "2.5e23 FLOPs", "$1,200").
+
+    Text with brackets, quotes, "=" or "**" is refused whole rather than searched for a
+    number: ``__import__('os').system('rm 5')`` is not 5 of anything.
+    """
+    text = _as_text(raw, what)
+    if isinstance(raw, str) and (bad := _NOT_A_QUANTITY.search(text)):
+        raise ValueProblem(f"{text[:60]!r} is not {what} (it contains {bad.group()!r})")
+    return text
+
+
 # --- numbers with units ---------------------------------------------------------------------
 
 _NUM = (
@@ -140,7 +156,7 @@ def parse_hours(raw: Any) -> float:
     """Hours from a number (already hours) or text: "3 days", "two weeks", "36h", "1,600 min"."""
     if isinstance(raw, (int, float)) and not isinstance(raw, bool):
         return float(raw)
-    text = normalize(_as_text(raw, "a duration"))
+    text = normalize(_quantity_text(raw, "a duration"))
     found = durations(text)
     if not found:
         numbers = find_numbers(text)
@@ -214,7 +230,7 @@ def parse_device_hours(raw: Any) -> float:
     """Device-hours: like :func:`parse_hours`, but a bare "2.788M" or "1.5k" is a number of
     hours (papers state GPU hours in millions, never in minutes)."""
     if isinstance(raw, str):
-        text = normalize(_as_text(raw, "device-hours"))
+        text = normalize(_quantity_text(raw, "device-hours"))
         if re.fullmatch(r"~?\s?[\d.,]+\s?(?:k|m|mn|b|bn|thousand|million|billion)?", text):
             numbers = find_numbers(text)
             if len(numbers) == 1:
@@ -226,7 +242,7 @@ def parse_flop(raw: Any) -> float:
     """FLOP from a number or text: "3.14 × 10^23", "3.1e23 FLOPs", "60 petaflop/s-days"."""
     if isinstance(raw, (int, float)) and not isinstance(raw, bool):
         return float(raw)
-    text = normalize(_as_text(raw, "an amount of compute"))
+    text = normalize(_quantity_text(raw, "an amount of compute"))
     if re.search(
         rf"{_FLOP_UNIT}\s?/\s?s(?:ec)?\b(?![ -]?-?\s?days?)", text
     ) and not _PF_DAYS.search(text):
@@ -247,7 +263,7 @@ def parse_usd(raw: Any) -> float:
     """US dollars from a number or text: "$1,200", "1.2k USD", "$2.5 million"."""
     if isinstance(raw, (int, float)) and not isinstance(raw, bool):
         return float(raw)
-    text = normalize(_as_text(raw, "an amount in USD"))
+    text = normalize(_quantity_text(raw, "an amount in USD"))
     if _OTHER_CURRENCY.search(text):
         raise ValueProblem(f"{raw!r} is not in US dollars; convert it first")
     # Only an amount: digits, "$"/"USD", a scale word ("1.2k", "$2.5 million"), "about".
@@ -268,7 +284,7 @@ def parse_memory_gb(raw: Any) -> int:
     if isinstance(raw, (int, float)) and not isinstance(raw, bool):
         value = float(raw)
     else:
-        text = normalize(_as_text(raw, "a memory size"))
+        text = normalize(_quantity_text(raw, "a memory size"))
         match = re.search(r"(\d+(?:\.\d+)?)\s?(?:gb|gib|g|gigabytes?)?\b", text)
         if not match or re.search(r"\d\s?(?:tb|mb|tib|mib)\b", text):
             raise ValueProblem(f"no memory size in GB in {raw!r}; write e.g. '80' or '80GB'")
@@ -285,7 +301,7 @@ def parse_count(raw: Any) -> int:
     if isinstance(raw, (int, float)):
         value = float(raw)
     else:
-        text = normalize(_as_text(raw, "a number of devices"))
+        text = normalize(_quantity_text(raw, "a number of devices"))
         product = re.fullmatch(r"(\d+)\s?(?:x|\*)\s?(\d+)(?:\s?[a-z ]*)?", text)
         if product:
             value = float(int(product.group(1)) * int(product.group(2)))

@@ -110,6 +110,12 @@ def test_values_normalise(field: str, raw: object, expected: object) -> None:
         ("funding_sources", [], "empty list"),
         ("accelerator_count", True, "true/false"),
         ("accelerator_memory_gb", "2 TB", "no memory size"),
+        ("accelerator_count", "__import__('os').system('rm 5')", "is not a number of devices"),
+        ("accelerator_memory_gb", "8*10**9", "is not a memory size"),
+        ("training_compute_flop", "[bold]3e23[/]", "is not an amount of compute"),
+        ("gpu_hours", "<b>1000</b>", "is not device-hours"),
+        ("api_cost_usd", "=1000+1", "is not an amount in USD"),
+        ("training_time_hours", "os.system 5 days", "is not a duration"),
     ],
 )
 def test_bad_values_are_refused_with_a_reason(field: str, raw: object, reason: str) -> None:
