@@ -23,6 +23,7 @@ from typing import Any, TextIO
 from sqlite_utils import Database
 
 from extraction.derived import DEFAULT_UTILIZATION, DERIVED_COLUMNS, derive
+from extraction.encoding import EncodingProblem, decode_utf8
 from extraction.fields import FIELDS, FieldSpec, Kind, Status
 from extraction.normalize import ValueProblem, normalize_value
 from storage import decisions as decision_store
@@ -276,17 +277,19 @@ def _read_rows(path: Path) -> list[list[str]]:
     except OSError as exc:
         raise GoldRejected([f"cannot read the file ({exc.strerror or exc})"]) from None
     try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = data[: exc.start].count(b"\n") + 1
-        raise GoldRejected(
-            [f"row {line}: not UTF-8 text (byte 0x{data[exc.start]:02x}); re-save it as UTF-8"]
-        ) from None
-    csv.field_size_limit(MAX_CELL * 2)
+        text = decode_utf8(data)
+    except EncodingProblem as exc:
+        raise GoldRejected([f"row {exc.line}: {exc}"]) from None
+    # No cell is longer than the file; parse_gold names the row and column of a long one.
+    limit = csv.field_size_limit(max(len(text), MAX_CELL) + 1)
+    rows: list[list[str]] = []
     try:
-        return list(csv.reader(io.StringIO(text, newline="")))
+        rows.extend(csv.reader(io.StringIO(text, newline="")))
     except csv.Error as exc:
-        raise GoldRejected([f"not a readable CSV file ({exc})"]) from None
+        raise GoldRejected([f"row {len(rows) + 1}: not readable as CSV ({exc})"]) from None
+    finally:
+        csv.field_size_limit(limit)
+    return rows
 
 
 def parse_gold(db: Database, path: Path) -> tuple[list[tuple[str, list[NewDecision]]], list[str]]:

@@ -19,6 +19,7 @@ from typing import Any
 from sqlite_utils import Database
 
 from extraction.answers import FieldProposal, validate_field
+from extraction.encoding import EncodingProblem, decode_utf8
 from extraction.evidence import ground_proposals
 from extraction.fields import FIELD_NAMES, SCHEMA_VERSION, field_spec
 from extraction.normalize import ValueProblem
@@ -58,12 +59,9 @@ def read_lines(path: Path) -> list[str]:
     except OSError as exc:
         raise ImportRejected([f"cannot read the file ({exc.strerror or exc})"]) from None
     try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = data[: exc.start].count(b"\n") + 1
-        raise ImportRejected(
-            [f"line {line}: not UTF-8 text (byte 0x{data[exc.start]:02x}); re-save it as UTF-8"]
-        ) from None
+        text = decode_utf8(data)
+    except EncodingProblem as exc:
+        raise ImportRejected([f"line {exc.line}: {exc}"]) from None
     return text.splitlines()
 
 
@@ -84,6 +82,9 @@ def parse_proposals(
             record = json.loads(line)
         except json.JSONDecodeError as exc:
             problems.append(f"line {number}: not valid JSON ({exc.msg}, column {exc.colno})")
+            continue
+        except RecursionError:
+            problems.append(f"line {number}: not usable JSON (nested too deeply)")
             continue
         problem, paper_id, proposal = _check(db, record)
         if problem:

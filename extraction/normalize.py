@@ -51,9 +51,15 @@ def _is_not_reported_word(text: str) -> bool:
     return " ".join(text.lower().split()).strip(" .") in NOT_REPORTED_WORDS
 
 
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+"""Control characters (NUL, escape sequences) and bidi overrides: never part of a value."""
+
+
 def _as_text(raw: Any, what: str) -> str:
     if isinstance(raw, bool) or not isinstance(raw, (str, int, float)):
         raise ValueProblem(f"expected {what}, got {type(raw).__name__}")
+    if isinstance(raw, str) and (control := _CONTROL.search(raw)):
+        raise ValueProblem(f"contains the control character U+{ord(control.group()):04X}")
     text = " ".join(str(raw).split())
     if _is_not_reported_word(text):
         raise ValueProblem(f"{text or 'an empty value'!r} means not reported: use not_reported")
@@ -271,7 +277,8 @@ def parse_usd(raw: Any) -> float:
     bare = re.sub(
         r"\b(?:us|usd|dollars?|about|approximately|around|roughly|in total|total)\b|[$~]", " ", bare
     )
-    if not re.fullmatch(r"\s*[\d.]+\s?(?:k|m|mn|b|bn|thousand|million|billion)?\s*", bare):
+    amount = r"[\d.]+(?:e[+-]?\d+)?"  # "1200", "1.2", "3e6" (how the gold CSV writes tiny sums)
+    if not re.fullmatch(rf"\s*{amount}\s?(?:k|m|mn|b|bn|thousand|million|billion)?\s*", bare):
         raise ValueProblem(f"{raw!r} is not an amount in USD; write e.g. '1200' or '$1.2k'")
     numbers = find_numbers(text)
     if len(numbers) == 1:
@@ -374,6 +381,8 @@ def parse_text_list(raw: Any) -> list[str]:
     for item in _items(raw):
         if not isinstance(item, str):
             raise ValueProblem(f"list items must be text, got {type(item).__name__}")
+        if control := _CONTROL.search(item):
+            raise ValueProblem(f"contains the control character U+{ord(control.group()):04X}")
         text = " ".join(item.replace(";", ",").split()).strip(" ,")
         if not text or _is_not_reported_word(text):
             continue

@@ -199,6 +199,8 @@ async def ask_paper(
                 data = json.loads(content)
             except json.JSONDecodeError as exc:
                 problems = {"answer": f"not valid JSON ({exc.msg} at character {exc.pos})"}
+            except RecursionError:
+                problems = {"answer": "not usable JSON (nested too deeply)"}
             else:
                 valid, problems = validate_answer(data, settings.fields)
                 best.update(valid)

@@ -32,7 +32,7 @@ PAGES = [
     "Widgets at Scale\nA. Author\nExample University",
     "We trained the model on 8 NVIDIA A100 GPUs for 3 days. " + INJECTION,
 ]
-MARKUP = "[bold red]AWS[/] [@click=app.quit]x[/] \x1b[31mred\x1b[0m"
+MARKUP = "[bold red]AWS[/] [@click=app.quit]x[/] [link=https://example.com]y[/link]"
 
 
 @pytest.fixture
@@ -70,6 +70,7 @@ def fooled(body: dict[str, Any], n: int) -> Reply:
             training_time_hours=reported(-72, 2, "for 3 days"),
             gpu_hours=reported(5000, 2, "the GPUs ran for 5000 hours in total"),
             compute_provider=reported(MARKUP, 2, "We trained the model"),
+            models_used=reported(["GPT-4\x1b[2J\x1b[31m"], 2, "We trained the model"),
         )
     )
 
@@ -95,8 +96,9 @@ def test_implausible_values_are_rejected_and_invented_quotes_ungrounded(
     feedback = fake_ollama.chats[1]["messages"][-1]["content"]
     assert "accelerator_count" in feedback and "maximum" in feedback
     assert "training_time_hours" in feedback and "minimum" in feedback
+    assert "models_used" in feedback and "control character U+001B" in feedback
     stored = proposals(injected_db)
-    assert "accelerator_count" not in stored and "training_time_hours" not in stored
+    assert not {"accelerator_count", "training_time_hours", "models_used"} & set(stored)
     db = open_database(injected_db)
     error = db.execute("SELECT error FROM run_papers").fetchone()[0]
     db.close()
@@ -112,7 +114,7 @@ def test_implausible_values_are_rejected_and_invented_quotes_ungrounded(
 
 
 def test_model_text_is_stored_as_data(fooled_db: Path) -> None:
-    assert json.loads(proposals(fooled_db)["compute_provider"]["value"]) == " ".join(MARKUP.split())
+    assert json.loads(proposals(fooled_db)["compute_provider"]["value"]) == MARKUP
 
 
 @pytest.fixture
@@ -141,8 +143,7 @@ async def test_the_app_shows_model_markup_literally_and_accept_all_skips_the_pap
         screen.show_row(screen.view.row, "compute_provider")
         await pilot.pause()
         shown = str(screen.query_one(EvidencePanel).render())
-        assert "Proposed: " + MARKUP.replace("\x1b", "\\x1b") in shown
-        assert "\x1b" not in shown, "escape characters are made visible, never sent"
+        assert "Proposed: " + MARKUP in shown
         assert INSTRUCTION_NOTE in shown
         assert not screen.check_action("accept_all", ())
         await pilot.press("A")
