@@ -28,7 +28,10 @@ from tui.screens.review import ReviewScreen
 from tui.widgets.paper_text import PaperText
 from tui.widgets.queue import PaperQueue
 
-TITLE = "[@click=app.quit]Quit[/] [link=https://e.example]x[/link] [/] \x1b[31mRed\x1b]0;pwned\x07 \u202eevil"
+TITLE = (
+    "[@click=app.quit]Quit[/] [link=https://e.example]x[/link] [/] "
+    "\x1b[31mRed\x1b]0;pwned\x07 \u202eevil"
+)
 PAGE = "Intro [@click=app.quit]click[/] \x1b[2Jcleared [link=x]l[/link] \x00nul \u202ertl end"
 FILE = "evil\x1b[31m[bold].pdf"
 
