@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import codecs
+from pathlib import Path
 
 
 class EncodingProblem(ValueError):
@@ -11,6 +12,29 @@ class EncodingProblem(ValueError):
     def __init__(self, message: str, line: int) -> None:
         super().__init__(message)
         self.line = line
+
+
+class UnreadableFile(ValueError):
+    """A file to import cannot be read as UTF-8 text; the message says where and why."""
+
+
+def read_utf8(path: Path, unit: str = "line") -> str:
+    """The text of ``path``, which must be UTF-8.
+
+    Args:
+        unit: What the file's lines are called in messages ("line", or "row" for CSV).
+
+    Raises:
+        UnreadableFile: It cannot be read, or is not UTF-8 ("row 3: not UTF-8 text ...").
+    """
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise UnreadableFile(f"cannot read the file ({exc.strerror or exc})") from None
+    try:
+        return decode_utf8(data)
+    except EncodingProblem as exc:
+        raise UnreadableFile(f"{unit} {exc.line}: {exc}") from None
 
 
 def decode_utf8(data: bytes) -> str:

@@ -23,7 +23,7 @@ from typing import Any, TextIO
 from sqlite_utils import Database
 
 from extraction.derived import DEFAULT_UTILIZATION, DERIVED_COLUMNS, derive
-from extraction.encoding import EncodingProblem, decode_utf8
+from extraction.encoding import UnreadableFile, read_utf8
 from extraction.fields import FIELDS, FieldSpec, Kind, Status
 from extraction.normalize import ValueProblem, normalize_value
 from storage import decisions as decision_store
@@ -273,13 +273,9 @@ class GoldImport:
 
 def _read_rows(path: Path) -> list[list[str]]:
     try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise GoldRejected([f"cannot read the file ({exc.strerror or exc})"]) from None
-    try:
-        text = decode_utf8(data)
-    except EncodingProblem as exc:
-        raise GoldRejected([f"row {exc.line}: {exc}"]) from None
+        text = read_utf8(path, "row")
+    except UnreadableFile as exc:
+        raise GoldRejected([str(exc)]) from None
     # No cell is longer than the file; parse_gold names the row and column of a long one.
     limit = csv.field_size_limit(max(len(text), MAX_CELL) + 1)
     rows: list[list[str]] = []

@@ -19,7 +19,7 @@ from typing import Any
 from sqlite_utils import Database
 
 from extraction.answers import FieldProposal, validate_field
-from extraction.encoding import EncodingProblem, decode_utf8
+from extraction.encoding import UnreadableFile, read_utf8
 from extraction.evidence import ground_proposals
 from extraction.fields import FIELD_NAMES, SCHEMA_VERSION, field_spec
 from extraction.normalize import ValueProblem
@@ -55,14 +55,9 @@ def read_lines(path: Path) -> list[str]:
         ImportRejected: The file cannot be read or is not UTF-8 text.
     """
     try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise ImportRejected([f"cannot read the file ({exc.strerror or exc})"]) from None
-    try:
-        text = decode_utf8(data)
-    except EncodingProblem as exc:
-        raise ImportRejected([f"line {exc.line}: {exc}"]) from None
-    return text.splitlines()
+        return read_utf8(path).splitlines()
+    except UnreadableFile as exc:
+        raise ImportRejected([str(exc)]) from None
 
 
 def parse_proposals(

@@ -7,7 +7,7 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NoReturn
 
 import click
 
@@ -477,13 +477,7 @@ def import_proposals_command(ctx: Context, file: Path, run_name: str) -> None:
     try:
         result = import_proposals(db, file, run_name)
     except ImportRejected as exc:
-        for problem in exc.problems:
-            console.error(file, problem)
-        click.echo(
-            f"nothing imported: {len(exc.problems)} problem(s) in {console.printable(file)}",
-            err=True,
-        )
-        raise SystemExit(EXIT_SOME_FAILED) from None
+        _rejected(file, exc.problems)
     click.echo(
         f"imported {result.proposals} proposals for {result.papers} papers as run "
         f"{result.run.name} ({result.ungrounded} with evidence not found in the paper)"
@@ -582,14 +576,17 @@ def import_gold_command(ctx: Context, file: Path, annotator: str) -> None:
     try:
         result = import_gold(db, file, annotator)
     except GoldRejected as exc:
-        for problem in exc.problems:
-            console.error(file, problem)
-        click.echo(
-            f"nothing imported: {len(exc.problems)} problem(s) in {console.printable(file)}",
-            err=True,
-        )
-        raise SystemExit(EXIT_SOME_FAILED) from None
+        _rejected(file, exc.problems)
     click.echo(f"imported {result.decisions} decisions for {result.papers} papers as {annotator}")
+
+
+def _rejected(file: Path, problems: list[str]) -> NoReturn:
+    """Report every problem of a file that was not imported, and exit 1."""
+    for problem in problems:
+        console.error(file, problem)
+    shown = console.printable(file)
+    click.echo(f"nothing imported: {len(problems)} problem(s) in {shown}", err=True)
+    raise SystemExit(EXIT_SOME_FAILED)
 
 
 def _percent(value: float | None) -> str:

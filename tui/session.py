@@ -227,6 +227,13 @@ class ReviewSession:
             )
         return decision_store.record(self.db, new, annotator=self.annotator, role=self.role)
 
+    def _record_one(self, decision: NewDecision) -> Decision:
+        """Store one decision of this annotator (committed before this returns)."""
+        stored = decision_store.record(
+            self.db, [decision], annotator=self.annotator, role=self.role
+        )
+        return stored[0]
+
     def correct(
         self, view: PaperView, name: str, value: Any, page: int | None, quote: str | None = None
     ) -> Decision:
@@ -245,9 +252,7 @@ class ReviewSession:
             proposal_id=p.id if p else None,
             blind=self.blind,
         )
-        return decision_store.record(self.db, [decision], annotator=self.annotator, role=self.role)[
-            0
-        ]
+        return self._record_one(decision)
 
     def not_reported(self, view: PaperView, name: str) -> Decision:
         p = view.fields[view.field_index(name)].proposal
@@ -259,9 +264,7 @@ class ReviewSession:
             proposal_id=p.id if p else None,
             blind=self.blind,
         )
-        return decision_store.record(self.db, [decision], annotator=self.annotator, role=self.role)[
-            0
-        ]
+        return self._record_one(decision)
 
     def ambiguous(self, view: PaperView, name: str, comment: str, page: int | None) -> Decision:
         p = view.fields[view.field_index(name)].proposal
@@ -275,9 +278,7 @@ class ReviewSession:
             comment=comment,
             blind=self.blind,
         )
-        return decision_store.record(self.db, [decision], annotator=self.annotator, role=self.role)[
-            0
-        ]
+        return self._record_one(decision)
 
     def adopt(self, view: PaperView, name: str, index: int) -> Decision | None:
         """Adjudicate a field by taking annotator number ``index`` (1-based)'s answer."""
@@ -305,9 +306,7 @@ class ReviewSession:
             proposal_id=chosen.proposal_id,
             comment=f"adopted {chosen.annotator}'s answer",
         )
-        return decision_store.record(self.db, [decision], annotator=self.annotator, role=self.role)[
-            0
-        ]
+        return self._record_one(decision)
 
     def comment(self, view: PaperView, name: str, text: str) -> bool:
         queue.add_comment(self.db, view.paper.id, name, self.annotator, text)
