@@ -23,16 +23,24 @@ _ADDRESSES_A_MODEL = re.compile(
     r"(?:previous|prior|above|earlier|preceding|other|system)\s+"
     r"(?:instructions?|prompts?|directions|rules|messages?)"
     r"|\b(?:you\s+are|act\s+as)\s+(?:an?\s+|the\s+)?"
-    r"(?:ai|assistant|chatbot|llm|(?:large\s+)?language\s+model)\b"
-    r"|\bsystem\s+prompt\b",
+    r"(?:ai|assistant|chatbot|llm|(?:large\s+)?language\s+model)\b",
     re.IGNORECASE,
 )
+# Papers about language models discuss "system prompts" and quote prompts such as "You are a
+# helpful assistant"; neither is matched, and none of the 28 corpus papers is flagged.
+_CUES = ("ignore", "disregard", "forget", "override", "you are", "act as")
+"""Cheap substring test first: the pattern runs only on the few pages holding a cue."""
 
 
 def pages_addressing_a_model(pages: Sequence[str]) -> list[int]:
     """Pages (1-based) with text that talks to a language model: "ignore previous
     instructions", "you are an AI assistant" — a sign of prompt injection."""
-    return [n for n, text in enumerate(pages, start=1) if _ADDRESSES_A_MODEL.search(text)]
+    found = []
+    for number, text in enumerate(pages, start=1):
+        lowered = text.lower()
+        if any(cue in lowered for cue in _CUES) and _ADDRESSES_A_MODEL.search(text):
+            found.append(number)
+    return found
 
 
 def ground_proposals(answers: Iterable[FieldProposal], pages: Sequence[str]) -> list[NewProposal]:
