@@ -26,6 +26,8 @@ from extraction.pdftext import PdfError, PdfOutOfMemory, PdfText, read_pdf
 
 DEFAULT_TIMEOUT_S = defaults.PDF_TIMEOUT_S
 DEFAULT_MEMORY_MB = defaults.PDF_MEMORY_MB
+STARTUP_TIMEOUT_S = 60.0
+"""How long a new worker may take to start before its first file counts as timed out."""
 _PR_SET_PDEATHSIG = 1
 
 
@@ -73,6 +75,7 @@ def _serve(conn: Connection, memory_mb: int, parent_pid: int) -> None:
     """Worker loop: receive a path, send back ``("ok", PdfText)`` or ``("error", reason)``."""
     _die_with_parent(parent_pid)
     _limit_memory(memory_mb)
+    conn.send(("ready", None))  # the time limit counts from here, not from start-up
     while True:
         try:
             path = conn.recv()
@@ -112,6 +115,8 @@ class _Worker:
     conn: Connection
     path: Path | None = None
     deadline: float = 0.0
+    ready: bool = False
+    """Started up: a worker's start (a new interpreter under spawn) is not reading time."""
 
 
 @dataclass
@@ -167,7 +172,8 @@ class PdfPool:
 
         def assign(worker: _Worker, path: Path) -> None:
             worker.path = path
-            worker.deadline = time.monotonic() + self.timeout
+            allowance = 0.0 if worker.ready else STARTUP_TIMEOUT_S
+            worker.deadline = time.monotonic() + self.timeout + allowance
             worker.conn.send(str(path))
             busy[worker.conn] = worker
 
@@ -190,11 +196,18 @@ class PdfPool:
             finished: list[tuple[Path, PdfText | str]] = []
             for conn in ready:
                 worker = busy.pop(conn)  # type: ignore[call-overload]
-                path, worker.path = worker.path, None
-                assert path is not None
                 try:
                     status, payload = worker.conn.recv()
                 except (EOFError, OSError):
+                    status, payload = "crashed", None
+                if status == "ready":  # started: its file's time limit begins now
+                    worker.ready = True
+                    worker.deadline = time.monotonic() + self.timeout
+                    busy[worker.conn] = worker
+                    continue
+                path, worker.path = worker.path, None
+                assert path is not None
+                if status == "crashed":
                     code = worker.process.exitcode
                     self._retire(worker)
                     worker = self._start_worker()

@@ -286,3 +286,21 @@ def test_the_real_corpus_ingests_completely(corpus: Path, db_path: Path) -> None
         "JOIN papers ON papers.id = pages.paper_id WHERE pages_fts MATCH '\"6144 tpu v4\"'"
     ).fetchall()
     assert ("palm_2022.pdf",) in hits
+
+
+def test_worker_start_up_does_not_count_against_the_time_limit(
+    make_pdf, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A spawned worker takes longer to start (a new interpreter importing PyMuPDF) than a
+    tight limit allows; only reading counts, so a quick file still lands."""
+    from extraction import pdfpool
+    from tests.conftest import write_slow_pdf
+
+    monkeypatch.setattr(pdfpool, "start_method", lambda: "spawn")
+    slow = write_slow_pdf(tmp_path / "slow.pdf")
+    quick = make_pdf("quick.pdf", ["quick"])
+    with pdfpool.PdfPool(processes=1, timeout=0.2) as pool:
+        results = {path.name: result for path, result in pool.read([slow, quick])}
+    assert results["slow.pdf"] == "reading took longer than the 0.2 s limit"
+    assert not isinstance(results["quick.pdf"], str), results["quick.pdf"]
+    assert results["quick.pdf"].texts[0].strip() == "quick"
