@@ -299,8 +299,8 @@ def test_worker_start_up_does_not_count_against_the_time_limit(
     monkeypatch.setattr(pdfpool, "start_method", lambda: "spawn")
     slow = write_slow_pdf(tmp_path / "slow.pdf")
     quick = make_pdf("quick.pdf", ["quick"])
-    with pdfpool.PdfPool(processes=1, timeout=0.2) as pool:
+    with pdfpool.PdfPool(processes=1, timeout=0.08) as pool:
         results = {path.name: result for path, result in pool.read([slow, quick])}
-    assert results["slow.pdf"] == "reading took longer than the 0.2 s limit"
+    assert results["slow.pdf"] == "reading took longer than the 0.08 s limit"
     assert not isinstance(results["quick.pdf"], str), results["quick.pdf"]
     assert results["quick.pdf"].texts[0].strip() == "quick"
