@@ -4,16 +4,12 @@ from __future__ import annotations
 
 import json
 import os
-import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pymupdf
 import pytest
 from click.testing import CliRunner
-from sqlite_utils import Database
 
 from extraction.textnorm import normalize
 from storage import open_database
@@ -187,56 +183,6 @@ def test_no_progress_bar_when_stderr_is_not_a_terminal(make_pdf, db_path: Path) 
     assert code == 0 and err == ""
     assert len(out.strip().splitlines()) == 1
     assert out.strip().endswith(" s")
-
-
-def test_killing_ingest_midway_leaves_only_whole_papers(tmp_path: Path, db_path: Path) -> None:
-    """SIGKILL during a run: every stored paper has all its pages; a re-run completes it."""
-    from tests.conftest import write_pdf
-
-    folder = tmp_path / "many"
-    for number in range(40):
-        write_pdf(folder / f"p{number:02}.pdf", [f"paper {number} page {k}" for k in range(30)])
-    command = [
-        sys.executable,
-        "-m",
-        "tui",
-        "--db",
-        str(db_path),
-        "ingest",
-        "--jobs",
-        "1",
-        str(folder),
-    ]
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        time.sleep(0.05)
-        try:
-            check = Database(db_path)
-            stored = check.execute("SELECT COUNT(*) FROM papers").fetchone()[0]
-            check.close()
-        except Exception:
-            continue
-        if stored >= 3:
-            break
-    process.send_signal(signal.SIGKILL)
-    process.wait()
-    db = open_database(db_path)
-    stored = db.execute("SELECT COUNT(*) FROM papers").fetchone()[0]
-    assert 3 <= stored < 40, "the kill should land mid-run"
-    mismatched = db.execute(
-        "SELECT COUNT(*) FROM papers WHERE pages != "
-        "(SELECT COUNT(*) FROM pages WHERE pages.paper_id = papers.id)"
-    ).fetchone()[0]
-    assert mismatched == 0
-    db.close()
-    code, out, _ = run(db_path, "ingest", str(folder))
-    assert code == 0
-    assert out.startswith(f"ingested {40 - stored}, already present {stored}, failed 0")
-    db = open_database(db_path)
-    assert db.execute("SELECT COUNT(*) FROM pages").fetchone()[0] == 40 * 30
-    fts_rows = db.execute("SELECT COUNT(*) FROM pages_fts_docsize").fetchone()[0]
-    assert fts_rows == 40 * 30
 
 
 def test_papers_lists_progress_and_filters_by_status(make_pdf, db_path: Path) -> None:
