@@ -32,6 +32,14 @@ _CUES = ("ignore", "disregard", "forget", "override", "you are", "act as")
 """Cheap substring test first: the pattern runs only on the few pages holding a cue."""
 
 
+def needs_hand_check(note: str | None) -> bool:
+    """Whether a proposal's note says to check it by hand (its paper talks to the model).
+
+    The note is the only place this is stored: ``proposals`` has no column for it (SPEC §2).
+    """
+    return note is not None and INSTRUCTION_NOTE in note
+
+
 def pages_addressing_a_model(pages: Sequence[str]) -> list[int]:
     """Pages (1-based) with text that talks to a language model: "ignore previous
     instructions", "you are an AI assistant" — a sign of prompt injection."""

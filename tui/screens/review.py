@@ -15,7 +15,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer
 from textual.worker import Worker, WorkerState
 
-from extraction.evidence import INSTRUCTION_NOTE
+from extraction.evidence import needs_hand_check
 from extraction.fields import Status
 from storage import DatabaseError, open_database
 from storage import queue as queue_store
@@ -371,7 +371,7 @@ class ReviewScreen(Screen[None]):
             p = row.proposal
             if not row.needs_decision or p is None or row.hidden:
                 continue
-            if p.note and INSTRUCTION_NOTE in p.note:
+            if needs_hand_check(p.note):
                 continue  # the paper talks to the model: every value is checked by hand
             if p.status == Status.NOT_REPORTED or p.grounding in ("exact", "normalized", "fuzzy"):
                 names.append(row.spec.name)
