@@ -25,14 +25,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks.common import corpus_pdfs, print_rows  # noqa: E402
 from benchmarks.slow_ollama import SlowOllama  # noqa: E402
-from extraction import rules  # noqa: E402
 from extraction.answers import validate_answer  # noqa: E402
-from extraction.evidence import ground_proposals  # noqa: E402
-from extraction.extract import extract_with_ollama, open_ollama_run  # noqa: E402
-from extraction.ingest import ingest  # noqa: E402
-from extraction.ollama_engine import OllamaSettings  # noqa: E402
-from extraction.prompt import paper_prompt, system_prompt  # noqa: E402
-from extraction.selection import estimate_tokens, select_passages  # noqa: E402
+from extraction.engines import rules  # noqa: E402
+from extraction.engines.ollama import OllamaSettings  # noqa: E402
+from extraction.engines.prompt import paper_prompt, system_prompt  # noqa: E402
+from extraction.engines.run import extract_with_ollama, open_ollama_run  # noqa: E402
+from extraction.engines.selection import estimate_tokens, select_passages  # noqa: E402
+from extraction.evidence.proposals import ground_proposals  # noqa: E402
+from extraction.pdf.ingest import ingest  # noqa: E402
 from storage import open_database  # noqa: E402
 from storage import papers as paper_store  # noqa: E402
 from storage import runs as run_store  # noqa: E402

@@ -21,7 +21,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import pymupdf  # noqa: E402
 
 from benchmarks.common import corpus_pdfs, median_seconds, print_rows  # noqa: E402
-from extraction.ingest import ingest  # noqa: E402
+from extraction.pdf.ingest import ingest  # noqa: E402
 from storage import open_database  # noqa: E402
 
 

@@ -21,8 +21,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from extraction.evidence.textnorm import normalize  # noqa: E402
 from extraction.fields import FIELDS  # noqa: E402
-from extraction.textnorm import normalize  # noqa: E402
 from storage import open_database, write  # noqa: E402
 from storage import papers as paper_store  # noqa: E402
 from storage import runs as run_store  # noqa: E402

@@ -14,8 +14,8 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, create_model
 
+from extraction.evidence.normalize import NOT_REPORTED_WORDS, ValueProblem, normalize_value
 from extraction.fields import FIELDS, FieldSpec, Status
-from extraction.normalize import NOT_REPORTED_WORDS, ValueProblem, normalize_value
 
 MAX_QUOTE = 600
 """Characters of evidence kept per field; longer quotes are cut (and fail to ground)."""

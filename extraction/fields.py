@@ -2,7 +2,7 @@
 
 The prompt, the JSON schema sent to Ollama, validation, the review editors, export and
 scoring are all generated from :data:`FIELDS`. Adding a field is a change here only (plus a
-normaliser in :mod:`extraction.normalize` if it needs a new kind of value).
+normaliser in :mod:`extraction.evidence.normalize` if it needs a new kind of value).
 """
 
 from __future__ import annotations

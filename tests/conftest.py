@@ -131,7 +131,7 @@ PAPERS = {
 
 @pytest.fixture(scope="session")
 def papers_db_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from extraction.ingest import find_pdfs, ingest
+    from extraction.pdf.ingest import find_pdfs, ingest
 
     folder = tmp_path_factory.mktemp("papers")
     for name, pages in PAPERS.items():
@@ -160,9 +160,9 @@ SAMPLE_DATA = REPO / "sample_data"
 @pytest.fixture(scope="session")
 def sample_db_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The demo's database: sample papers, a rules run, then the sample model run."""
-    from extraction.extract import choose_papers, extract_with_rules, open_rules_run
-    from extraction.importer import import_proposals
-    from extraction.ingest import find_pdfs, ingest
+    from extraction.engines.imported import import_proposals
+    from extraction.engines.run import choose_papers, extract_with_rules, open_rules_run
+    from extraction.pdf.ingest import find_pdfs, ingest
 
     path = tmp_path_factory.mktemp("sample") / "sample.db"
     database = open_database(path)

@@ -16,7 +16,7 @@ from typing import Any
 
 from sqlite_utils import Database
 
-from extraction.ingest import find_pdfs, ingest
+from extraction.pdf.ingest import find_pdfs, ingest
 from storage import open_database
 from tests.conftest import REPO, write_pdf
 from tests.fake_ollama import FakeOllama, Reply, answer, paper_text, reported

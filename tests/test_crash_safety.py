@@ -203,8 +203,8 @@ def test_killing_extract_mid_run_then_resuming_adds_no_duplicates(
             [f"Paper {number}. All models were trained on {number + 1} NVIDIA A100 GPUs."],
         )
     db_path = tmp_path / "extract.db"
-    from extraction.ingest import find_pdfs
-    from extraction.ingest import ingest as ingest_pdfs
+    from extraction.pdf.ingest import find_pdfs
+    from extraction.pdf.ingest import ingest as ingest_pdfs
 
     db = open_database(db_path)
     found, _ = find_pdfs([folder])

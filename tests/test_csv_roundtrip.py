@@ -11,10 +11,10 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from extraction import catalog
+from extraction.evidence import catalog
+from extraction.evidence.normalize import ValueProblem, normalize_value
 from extraction.fields import FIELDS, FieldSpec, Kind
-from extraction.gold_io import export_wide, import_gold
-from extraction.normalize import ValueProblem, normalize_value
+from extraction.gold.files import export_wide, import_gold
 from storage import open_database
 from storage import papers as paper_store
 from storage.decisions import NewDecision, record

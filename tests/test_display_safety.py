@@ -18,7 +18,7 @@ import pytest
 from click.testing import CliRunner
 from rich.text import Text
 
-from extraction.textnorm import normalize
+from extraction.evidence.textnorm import normalize
 from storage import open_database
 from storage.papers import NewPage, add_paper
 from tests.conftest import REPO

@@ -11,9 +11,9 @@ from click.testing import CliRunner
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from extraction.agreement import cohen_kappa, krippendorff_alpha, nominal
 from extraction.fields import FIELD_NAMES
-from extraction.gold_io import neutralize, unneutralize, wide_columns
+from extraction.gold.agreement import cohen_kappa, krippendorff_alpha, nominal
+from extraction.gold.files import neutralize, unneutralize, wide_columns
 from storage import open_database
 from storage import papers as paper_store
 from storage import runs as run_store

@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
-from extraction.grounding import Level, ground
+from extraction.evidence.grounding import Level, ground
 
 # Page text as PyMuPDF returns it from real papers in ../shared/corpus.
 BELLE_P1 = (

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from extraction.gold_io import MAX_CELL
-from extraction.importer import MAX_LINE
+from extraction.engines.imported import MAX_LINE
+from extraction.gold.files import MAX_CELL
 from storage import open_database
 from tests.test_gold import decide_all, run
 

@@ -13,8 +13,8 @@ import pytest
 from click.testing import CliRunner
 from rich.text import Text
 
-from extraction.evidence import INSTRUCTION_NOTE, pages_addressing_a_model
-from extraction.ingest import find_pdfs, ingest
+from extraction.evidence.proposals import INSTRUCTION_NOTE, pages_addressing_a_model
+from extraction.pdf.ingest import find_pdfs, ingest
 from storage import open_database
 from tests.conftest import write_pdf
 from tests.fake_ollama import FakeOllama, Reply, answer, paper_text, reported
@@ -197,7 +197,7 @@ def test_text_addressed_to_a_model_is_recognised(text: str, addresses: bool) -> 
 
 def test_no_real_paper_is_flagged(corpus: Path) -> None:
     """Papers about language models talk about prompts; none of the corpus is flagged."""
-    from extraction.pdftext import read_pdf
+    from extraction.pdf.text import read_pdf
 
     flagged = [
         pdf.name

@@ -11,7 +11,7 @@ import pymupdf
 import pytest
 from click.testing import CliRunner
 
-from extraction.textnorm import normalize
+from extraction.evidence.textnorm import normalize
 from storage import open_database
 from storage import papers as paper_store
 from tui.cli import cli
@@ -239,7 +239,7 @@ def test_worker_start_up_does_not_count_against_the_time_limit(
 ) -> None:
     """A spawned worker takes longer to start (a new interpreter importing PyMuPDF) than a
     tight limit allows; only reading counts, so a quick file still lands."""
-    from extraction import pdfpool
+    from extraction.pdf import pool as pdfpool
     from tests.conftest import write_slow_pdf
 
     monkeypatch.setattr(pdfpool, "start_method", lambda: "spawn")

@@ -8,11 +8,16 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from extraction.catalog import find_mentions, normalize_accelerator, same_accelerator
+from extraction.evidence.catalog import find_mentions, normalize_accelerator, same_accelerator
+from extraction.evidence.normalize import (
+    ValueProblem,
+    format_value,
+    normalize_value,
+    value_in_quote,
+)
+from extraction.evidence.numbers import find_numbers, words_to_number
+from extraction.evidence.textnorm import normalize, normalize_with_map
 from extraction.fields import FIELDS, field_spec
-from extraction.normalize import ValueProblem, format_value, normalize_value, value_in_quote
-from extraction.numbers import find_numbers, words_to_number
-from extraction.textnorm import normalize, normalize_with_map
 
 # Short passages as PyMuPDF extracts them from ../shared/corpus papers.
 DEEPSEEK_V3 = (

@@ -478,7 +478,7 @@ async def test_adjudication_queue_shows_every_answer_and_takes_one(sample_db: Pa
     ]
     import io as io_module
 
-    from extraction.gold_io import export_wide
+    from extraction.gold.files import export_wide
 
     buffer = io_module.StringIO()
     db = open_database(sample_db)

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from extraction import rules
-from extraction.evidence import ground_proposals
+from extraction.engines import rules
+from extraction.evidence.proposals import ground_proposals
 from storage import open_database
 from storage import papers as paper_store
 from storage import runs as run_store
@@ -84,7 +84,7 @@ def test_extract_rules_command_is_resumable(papers_db: Path) -> None:
 
 @pytest.mark.corpus
 def test_rules_on_real_papers(corpus: Path, tmp_path: Path) -> None:
-    from extraction.ingest import find_pdfs, ingest
+    from extraction.pdf.ingest import find_pdfs, ingest
 
     db = open_database(tmp_path / "c.db")
     wanted = {"wav2vec2_2020.pdf", "opt_2022.pdf", "palm_2022.pdf", "deepseek_v3_2024.pdf"}

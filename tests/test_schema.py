@@ -7,9 +7,9 @@ import json
 import pytest
 
 from extraction.answers import answer_model, ollama_format, validate_answer, validate_field
+from extraction.engines.prompt import describe_field, feedback_prompt, system_prompt
+from extraction.evidence.normalize import ValueProblem
 from extraction.fields import FIELD_NAMES, FIELDS, field_spec
-from extraction.normalize import ValueProblem
-from extraction.prompt import describe_field, feedback_prompt, system_prompt
 
 
 def test_the_format_has_one_flat_property_per_field() -> None:

@@ -11,7 +11,7 @@ from click.testing import CliRunner
 from sqlite_utils import Database
 
 from extraction.fields import FIELD_NAMES
-from extraction.scoring import score_runs, wilson
+from extraction.gold.scoring import score_runs, wilson
 from storage import papers as paper_store
 from storage import runs as run_store
 from storage.decisions import NewDecision, record

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from extraction.selection import estimate_tokens, select_passages
+from extraction.engines.selection import estimate_tokens, select_passages
 
 FILLER = (
     "We study the representational geometry of attention heads across many layers and tasks. "
@@ -55,7 +55,7 @@ def test_empty_paper() -> None:
 
 @pytest.mark.corpus
 def test_the_hardware_statements_of_real_papers_are_selected(corpus: Path, tmp_path: Path) -> None:
-    from extraction.ingest import find_pdfs, ingest
+    from extraction.pdf.ingest import find_pdfs, ingest
     from storage import open_database
 
     expected = {

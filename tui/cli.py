@@ -23,8 +23,8 @@ if TYPE_CHECKING:
     from rich.progress import Progress
     from sqlite_utils import Database
 
-    from extraction.extract import PaperDone
-    from extraction.ingest import IngestResult
+    from extraction.engines.run import PaperDone
+    from extraction.pdf.ingest import IngestResult
 
 EXIT_OK = 0
 EXIT_SOME_FAILED = 1
@@ -104,7 +104,7 @@ def ingest_command(
     be read is reported as 'error: FILE: reason' and recorded in the ingest_errors table.
     Exit code 1 when any file failed.
     """
-    from extraction.ingest import Outcome, find_pdfs, ingest
+    from extraction.pdf.ingest import Outcome, find_pdfs, ingest
 
     db = ctx.db()
     started = time.perf_counter()
@@ -350,7 +350,8 @@ def extract_command(
     import asyncio
     import os
 
-    from extraction.extract import (
+    from extraction.engines.ollama import BackendUnavailable, OllamaSettings
+    from extraction.engines.run import (
         UnknownPaper,
         choose_papers,
         extract_with_ollama,
@@ -358,7 +359,6 @@ def extract_command(
         open_ollama_run,
         open_rules_run,
     )
-    from extraction.ollama_engine import BackendUnavailable, OllamaSettings
     from storage import runs as run_store
 
     db = ctx.db()
@@ -471,7 +471,7 @@ def import_proposals_command(ctx: Context, file: Path, run_name: str) -> None:
     Every line is checked first; nothing is imported unless all lines are good. Evidence is
     grounded in the paper's text like any other run's.
     """
-    from extraction.importer import ImportRejected, import_proposals
+    from extraction.engines.imported import ImportRejected, import_proposals
 
     db = ctx.db()
     try:
@@ -522,7 +522,7 @@ def export_command(
     import os
     import tempfile
 
-    from extraction import gold_io
+    from extraction.gold import files as gold_io
 
     db = ctx.db()
     if run_name is not None and fmt != "jsonl":
@@ -570,7 +570,7 @@ def import_gold_command(ctx: Context, file: Path, annotator: str) -> None:
     Every cell is checked first; each bad one is reported as 'row N, column C: reason' and
     nothing is imported unless the whole file is valid. The values become final decisions.
     """
-    from extraction.gold_io import GoldRejected, import_gold
+    from extraction.gold.files import GoldRejected, import_gold
 
     db = ctx.db()
     try:
@@ -617,7 +617,7 @@ def score_command(
     """
     from rich.table import Table
 
-    from extraction.scoring import score_runs
+    from extraction.gold.scoring import score_runs
 
     db = ctx.db()
     try:
@@ -666,7 +666,7 @@ def agreement_command(ctx: Context, as_json: bool) -> None:
     percent agreement, Cohen's kappa, Krippendorff's alpha; then every disagreement."""
     from rich.table import Table
 
-    from extraction.agreement import agreement
+    from extraction.gold.agreement import agreement
 
     db = ctx.db()
     report = agreement(db)
@@ -833,9 +833,9 @@ def demo_command(annotator: str | None) -> None:
     import shutil
     import tempfile
 
-    from extraction.extract import choose_papers, extract_with_rules, open_rules_run
-    from extraction.importer import import_proposals
-    from extraction.ingest import Outcome, find_pdfs, ingest
+    from extraction.engines.imported import import_proposals
+    from extraction.engines.run import choose_papers, extract_with_rules, open_rules_run
+    from extraction.pdf.ingest import Outcome, find_pdfs, ingest
     from storage import runs as run_store
 
     source = _sample_data()

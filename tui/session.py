@@ -12,8 +12,8 @@ from typing import Any
 
 from sqlite_utils import Database
 
+from extraction.evidence.normalize import format_value
 from extraction.fields import FIELDS, FieldSpec, Status, field_spec
-from extraction.normalize import format_value
 from storage import decisions as decision_store
 from storage import papers as paper_store
 from storage import queue

@@ -18,9 +18,9 @@ from textual.suggester import SuggestFromList
 from textual.widgets import Input, OptionList, SelectionList, Static
 from textual.widgets.option_list import Option
 
-from extraction import catalog
+from extraction.evidence import catalog
+from extraction.evidence.normalize import ValueProblem, format_value, normalize_value
 from extraction.fields import FieldSpec, Kind
-from extraction.normalize import ValueProblem, format_value, normalize_value
 from tui.console import printable
 
 HINTS = {

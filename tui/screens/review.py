@@ -15,7 +15,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer
 from textual.worker import Worker, WorkerState
 
-from extraction.evidence import needs_hand_check
+from extraction.evidence.proposals import needs_hand_check
 from extraction.fields import Status
 from storage import DatabaseError, open_database
 from storage import queue as queue_store

@@ -17,7 +17,7 @@ from textual.widgets import DataTable, Static
 from textual.worker import Worker, WorkerState
 
 from extraction.fields import FIELD_NAMES
-from extraction.scoring import score_runs
+from extraction.gold.scoring import score_runs
 from storage import open_database
 
 

@@ -11,7 +11,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
 
-from extraction.textnorm import normalize
+from extraction.evidence.textnorm import normalize
 from storage import papers as paper_store
 from tui.console import printable
 from tui.session import ReviewSession

@@ -5,8 +5,8 @@ from __future__ import annotations
 from rich.text import Text
 from textual.widgets import Static
 
+from extraction.evidence.normalize import format_value
 from extraction.fields import Status
-from extraction.normalize import format_value
 from tui.console import printable
 from tui.session import FieldRow
 

@@ -6,8 +6,8 @@ from rich.text import Text
 from textual.binding import Binding
 from textual.widgets import DataTable
 
+from extraction.evidence.normalize import format_value
 from extraction.fields import Status
-from extraction.normalize import format_value
 from tui.console import printable
 from tui.session import FieldRow, PaperView
 

@@ -9,16 +9,16 @@ from dataclasses import dataclass
 
 from sqlite_utils import Database
 
-from extraction import rules
-from extraction.evidence import ground_proposals
-from extraction.fields import SCHEMA_VERSION
-from extraction.ollama_engine import (
+from extraction.engines import rules
+from extraction.engines.ollama import (
     BackendUnavailable,
     OllamaSettings,
     ask_paper,
     check_backend,
     make_client,
 )
+from extraction.evidence.proposals import ground_proposals
+from extraction.fields import SCHEMA_VERSION
 from storage import papers as paper_store
 from storage import runs as run_store
 from storage.models import Paper

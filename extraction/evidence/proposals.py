@@ -10,9 +10,9 @@ import re
 from collections.abc import Iterable, Sequence
 
 from extraction.answers import FieldProposal
+from extraction.evidence.grounding import Level, ground
+from extraction.evidence.normalize import value_in_quote
 from extraction.fields import Status, field_spec
-from extraction.grounding import Level, ground
-from extraction.normalize import value_in_quote
 from storage.runs import NewProposal
 
 INSTRUCTION_NOTE = "the paper has text addressed to a language model"

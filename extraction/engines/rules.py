@@ -14,11 +14,11 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 from extraction.answers import FieldProposal
-from extraction.catalog import find_mentions
+from extraction.evidence.catalog import find_mentions
+from extraction.evidence.normalize import durations, flop_amounts, normalize_value
+from extraction.evidence.numbers import SUFFIXES, words_to_number
+from extraction.evidence.textnorm import normalize_with_map
 from extraction.fields import FIELDS, Status
-from extraction.normalize import durations, flop_amounts, normalize_value
-from extraction.numbers import SUFFIXES, words_to_number
-from extraction.textnorm import normalize_with_map
 
 MAX_QUOTE = 280
 

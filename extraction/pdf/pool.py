@@ -22,7 +22,7 @@ from multiprocessing.process import BaseProcess
 from pathlib import Path
 
 from extraction import defaults
-from extraction.pdftext import PdfError, PdfOutOfMemory, PdfText, read_pdf
+from extraction.pdf.text import PdfError, PdfOutOfMemory, PdfText, read_pdf
 
 DEFAULT_TIMEOUT_S = defaults.PDF_TIMEOUT_S
 DEFAULT_MEMORY_MB = defaults.PDF_MEMORY_MB

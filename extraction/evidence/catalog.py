@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 
-from extraction.numbers import words_to_number
-from extraction.textnorm import normalize
+from extraction.evidence.numbers import words_to_number
+from extraction.evidence.textnorm import normalize
 
 OTHER_PREFIX = "other: "
 
@@ -79,7 +79,9 @@ def _literal_key(pattern: str) -> str:
 @cache
 def catalog() -> tuple[Accelerator, ...]:
     """Every accelerator of the catalog, most specific first."""
-    data = json.loads(resources.files("extraction").joinpath("accelerators.json").read_text())
+    data = json.loads(
+        resources.files("extraction.evidence").joinpath("accelerators.json").read_text()
+    )
     sources = data["sources"]
     models = []
     for entry in data["accelerators"]:

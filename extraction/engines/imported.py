@@ -20,9 +20,9 @@ from sqlite_utils import Database
 
 from extraction.answers import FieldProposal, validate_field
 from extraction.encoding import UnreadableFile, read_utf8
-from extraction.evidence import ground_proposals
+from extraction.evidence.normalize import ValueProblem
+from extraction.evidence.proposals import ground_proposals
 from extraction.fields import FIELD_NAMES, SCHEMA_VERSION, field_spec
-from extraction.normalize import ValueProblem
 from storage import papers as paper_store
 from storage import runs as run_store
 from storage.db import write

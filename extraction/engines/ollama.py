@@ -22,9 +22,9 @@ import ollama
 
 from extraction import defaults
 from extraction.answers import FieldProposal, ollama_format, validate_answer
+from extraction.engines.prompt import feedback_prompt, paper_prompt, system_prompt
+from extraction.engines.selection import DEFAULT_TOKEN_BUDGET, estimate_tokens, select_passages
 from extraction.fields import FIELDS, FieldSpec
-from extraction.prompt import feedback_prompt, paper_prompt, system_prompt
-from extraction.selection import DEFAULT_TOKEN_BUDGET, estimate_tokens, select_passages
 
 DEFAULT_HOST = defaults.OLLAMA_HOST
 DEFAULT_MODEL = defaults.OLLAMA_MODEL

@@ -16,8 +16,8 @@ from typing import Any
 
 from sqlite_utils import Database
 
+from extraction.evidence.normalize import format_value
 from extraction.fields import FIELDS, FieldSpec, Status
-from extraction.normalize import format_value
 from storage.models import decode_json
 
 

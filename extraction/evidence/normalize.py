@@ -12,10 +12,10 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from extraction import catalog
+from extraction.evidence import catalog
+from extraction.evidence.numbers import SUFFIXES, close, find_numbers, words_to_number
+from extraction.evidence.textnorm import normalize
 from extraction.fields import FieldSpec, Kind
-from extraction.numbers import SUFFIXES, close, find_numbers, words_to_number
-from extraction.textnorm import normalize
 
 
 class ValueProblem(ValueError):

@@ -20,9 +20,9 @@ from typing import Any
 
 from sqlite_utils import Database
 
-from extraction.catalog import same_accelerator
+from extraction.evidence.catalog import same_accelerator
+from extraction.evidence.textnorm import normalize
 from extraction.fields import FIELDS, FieldSpec, Kind, Status
-from extraction.textnorm import normalize
 from storage import runs as run_store
 from storage.gold import iter_final
 from storage.models import decode_json_cached

@@ -22,10 +22,10 @@ from typing import Any, TextIO
 
 from sqlite_utils import Database
 
-from extraction.derived import DEFAULT_UTILIZATION, DERIVED_COLUMNS, derive
 from extraction.encoding import UnreadableFile, read_utf8
+from extraction.evidence.normalize import ValueProblem, normalize_value
 from extraction.fields import FIELDS, FieldSpec, Kind, Status
-from extraction.normalize import ValueProblem, normalize_value
+from extraction.gold.derived import DEFAULT_UTILIZATION, DERIVED_COLUMNS, derive
 from storage import decisions as decision_store
 from storage import papers as paper_store
 from storage import runs as run_store

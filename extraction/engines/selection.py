@@ -16,8 +16,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from extraction import defaults
-from extraction.catalog import find_mentions
-from extraction.textnorm import normalize
+from extraction.evidence.catalog import find_mentions
+from extraction.evidence.textnorm import normalize
 
 DEFAULT_TOKEN_BUDGET = defaults.TOKEN_BUDGET
 CHARS_PER_TOKEN = 3.5

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from functools import lru_cache
 
-from extraction.textnorm import normalize, normalize_with_map
+from extraction.evidence.textnorm import normalize, normalize_with_map
 
 MIN_COVERAGE = 0.75
 MIN_DENSITY = 1 / 3

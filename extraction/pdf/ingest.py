@@ -11,8 +11,8 @@ from pathlib import Path
 
 from sqlite_utils import Database
 
-from extraction.pdfpool import DEFAULT_MEMORY_MB, DEFAULT_TIMEOUT_S, PdfPool
-from extraction.pdftext import PdfText
+from extraction.pdf.pool import DEFAULT_MEMORY_MB, DEFAULT_TIMEOUT_S, PdfPool
+from extraction.pdf.text import PdfText
 from storage import papers as paper_store
 from storage.models import Paper
 

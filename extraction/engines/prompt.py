@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
+from extraction.engines.selection import Passage
 from extraction.fields import FIELDS, FieldSpec
-from extraction.selection import Passage
 
 SYSTEM = """You extract facts about the compute used in one machine-learning paper, for a \
 dataset that measures who can afford to train models.

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from extraction.catalog import lookup
+from extraction.evidence.catalog import lookup
 
 DEFAULT_UTILIZATION = 0.3
 DERIVED_COLUMNS = (

@@ -1,6 +1,6 @@
 """Reading a PDF's text with PyMuPDF.
 
-Runs inside a worker process (see :mod:`extraction.pdfpool`): PyMuPDF is not thread-safe,
+Runs inside a worker process (see :mod:`extraction.pdf.pool`): PyMuPDF is not thread-safe,
 and a hostile PDF must not be able to hang or crash the process that writes the database.
 """
 
@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pymupdf
 
-from extraction.textnorm import normalize
+from extraction.evidence.textnorm import normalize
 
 HEADER_WINDOW = 1024
 """PDF readers accept junk before ``%PDF-`` within the first kilobyte; so do we."""

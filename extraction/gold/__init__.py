@@ -1,0 +1,1 @@
+"""The gold set: export and import files, derived values, scoring runs and agreement."""

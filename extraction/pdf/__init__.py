@@ -1,0 +1,1 @@
+"""PDF text: reading pages with PyMuPDF in guarded worker processes, and ingesting papers."""
