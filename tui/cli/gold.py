@@ -1,0 +1,217 @@
+"""The gold-set commands: ``export``, ``import-gold``, ``score`` and ``agreement``."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from extraction.fields import FIELD_NAMES
+from tui import console
+from tui.cli.base import EXIT_USAGE, Context, cli, pass_context, percent, rejected
+
+
+@cli.command("export")
+@click.argument("out", type=click.Path(path_type=Path, dir_okay=False, allow_dash=True))
+@click.option(
+    "--format", "fmt", type=click.Choice(["csv", "jsonl"]), default="csv", show_default=True
+)
+@click.option("--layout", type=click.Choice(["wide", "long"]), default="wide", show_default=True)
+@click.option(
+    "--include-partial", is_flag=True, help="Also papers not every field of which is final."
+)
+@click.option(
+    "--run",
+    "run_name",
+    default=None,
+    help="With --format jsonl: that run's proposals instead of the gold set.",
+)
+@click.option(
+    "--utilization",
+    type=click.FloatRange(min=0.01, max=1.0),
+    default=0.3,
+    show_default=True,
+    help="Hardware utilisation assumed for derived_training_flop (exported with it).",
+)
+@pass_context
+def export_command(
+    ctx: Context,
+    out: Path,
+    fmt: str,
+    layout: str,
+    include_partial: bool,
+    run_name: str | None,
+    utilization: float,
+) -> None:
+    """Write the gold set: wide CSV (one row per paper), long CSV (one per paper and field) or
+    JSON Lines (the proposals format). Only papers whose every field is final, unless
+    --include-partial. OUT may be - for stdout."""
+    import os
+    import tempfile
+
+    from extraction.gold import files as gold_io
+
+    db = ctx.db()
+    if run_name is not None and fmt != "jsonl":
+        click.echo("error: --run: only with --format jsonl", err=True)
+        raise SystemExit(EXIT_USAGE)
+    target = None if str(out) == "-" else out
+    handle = sys.stdout
+    temp_name = None
+    if target is not None:
+        # Write beside the target and rename, so an interrupted export never leaves half a file.
+        fd, temp_name = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent or ".")
+        handle = os.fdopen(fd, "w", encoding="utf-8", newline="")
+    try:
+        if run_name is not None:
+            summary = gold_io.export_run_jsonl(db, handle, run_name)
+        elif fmt == "jsonl":
+            summary = gold_io.export_jsonl(db, handle, include_partial=include_partial)
+        elif layout == "long":
+            summary = gold_io.export_long(db, handle, include_partial=include_partial)
+        else:
+            summary = gold_io.export_wide(
+                db, handle, include_partial=include_partial, utilization=utilization
+            )
+    except LookupError as exc:
+        if temp_name:
+            handle.close()
+            os.unlink(temp_name)
+        click.echo(f"error: --run: {exc.args[0]}", err=True)
+        raise SystemExit(EXIT_USAGE) from None
+    if target is not None and temp_name is not None:
+        handle.close()
+        os.replace(temp_name, target)
+    what = "papers" if run_name is None else f"papers of run {run_name}"
+    left = f", {summary.left_out} left out (not every field final)" if summary.left_out else ""
+    click.echo(f"exported {summary.exported} {what}{left}", err=target is None)
+
+
+@cli.command("import-gold")
+@click.argument("file", type=click.Path(path_type=Path, dir_okay=False))
+@click.option("--annotator", required=True, help="Whose decisions they become.")
+@pass_context
+def import_gold_command(ctx: Context, file: Path, annotator: str) -> None:
+    """Load a gold set in the wide export layout (e.g. another team's).
+
+    Every cell is checked first; each bad one is reported as 'row N, column C: reason' and
+    nothing is imported unless the whole file is valid. The values become final decisions.
+    """
+    from extraction.gold.files import GoldRejected, import_gold
+
+    db = ctx.db()
+    try:
+        result = import_gold(db, file, annotator)
+    except GoldRejected as exc:
+        rejected(file, exc.problems)
+    click.echo(f"imported {result.decisions} decisions for {result.papers} papers as {annotator}")
+
+
+@cli.command("score")
+@click.option(
+    "--run", "run_names", multiple=True, required=True, help="Run to score; repeat to compare."
+)
+@click.option(
+    "--tolerance",
+    type=click.FloatRange(min=0, max=1),
+    default=0.05,
+    show_default=True,
+    help="Relative tolerance for numbers that are not counts.",
+)
+@click.option("--include-partial", is_flag=True, help="Also final fields of unfinished papers.")
+@click.option("--json", "as_json", is_flag=True, help="Print the figures as one JSON object.")
+@pass_context
+def score_command(
+    ctx: Context, run_names: tuple[str, ...], tolerance: float, include_partial: bool, as_json: bool
+) -> None:
+    """Accuracy of extraction runs against the gold set, per field, with 95% Wilson intervals.
+
+    Each (run, gold) pair is correct, wrong_value, hallucinated (reported, gold says not) or
+    missed (not reported, gold has a value). Several runs are shown side by side.
+    """
+    from rich.table import Table
+
+    from extraction.gold.scoring import score_runs
+
+    db = ctx.db()
+    try:
+        report = score_runs(db, run_names, tolerance=tolerance, include_partial=include_partial)
+    except LookupError as exc:
+        click.echo(f"error: --run: {exc.args[0]}", err=True)
+        raise SystemExit(EXIT_USAGE) from None
+    if as_json:
+        click.echo(json.dumps(report, indent=2))
+        return
+    table = Table(
+        title=f"{report['gold_papers']} gold papers · tolerance {tolerance:g}", header_style="bold"
+    )
+    table.add_column("field")
+    for name in run_names:
+        table.add_column(console.printable(name), justify="right")
+        table.add_column("n · correct/wrong/halluc./missed", justify="right", style="dim")
+    rows = [*FIELD_NAMES, "overall"]
+    for field in rows:
+        cells = [field if field != "overall" else "[overall]"]
+        for name in run_names:
+            figures = (
+                report["runs"][name]["fields"].get(field)
+                if field != "overall"
+                else report["runs"][name]["overall"]
+            )
+            interval = figures["ci95"]
+            accuracy = percent(figures["accuracy"])
+            if interval:
+                accuracy += f" [{100 * interval[0]:.0f}–{100 * interval[1]:.0f}]"
+            counts = f"{figures['n']} · " + "/".join(
+                str(figures[k]) for k in ("correct", "wrong_value", "hallucinated", "missed")
+            )
+            if "items" in figures and figures["items"]["f1"] is not None:
+                counts += f" · items F1 {figures['items']['f1']:.2f}"
+            cells += [accuracy, counts]
+        table.add_row(*cells, end_section=field == FIELD_NAMES[-1])
+    console.stdout.print(table)
+
+
+@cli.command("agreement")
+@click.option("--json", "as_json", is_flag=True, help="Print the figures as one JSON object.")
+@pass_context
+def agreement_command(ctx: Context, as_json: bool) -> None:
+    """Inter-annotator agreement per field (papers decided by two or more annotators):
+    percent agreement, Cohen's kappa, Krippendorff's alpha; then every disagreement."""
+    from rich.table import Table
+
+    from extraction.gold.agreement import agreement
+
+    db = ctx.db()
+    report = agreement(db)
+    if as_json:
+        click.echo(json.dumps(report, indent=2, ensure_ascii=False))
+        return
+    if len(report["annotators"]) < 2:
+        click.echo("no paper has been decided by two annotators yet")
+        return
+
+    def number(value: float | None) -> str:
+        return "—" if value is None else f"{value:.2f}"
+
+    table = Table(title="annotators: " + ", ".join(report["annotators"]), header_style="bold")
+    for column in ("field", "n", "agreement", "Cohen's κ", "α nominal", "α interval"):
+        table.add_column(column, justify="left" if column == "field" else "right")
+    for field, figures in report["fields"].items():
+        percent = figures["percent_agreement"]
+        table.add_row(
+            field,
+            str(figures["n"]),
+            "—" if percent is None else f"{percent:.1f}%",
+            number(figures["cohen_kappa"]),
+            number(figures["alpha_nominal"]),
+            number(figures.get("alpha_interval")) if "alpha_interval" in figures else "",
+        )
+    console.stdout.print(table)
+    if report["disagreements"]:
+        click.echo(f"\n{len(report['disagreements'])} disagreement(s):")
+        for item in report["disagreements"]:
+            answers = "; ".join(f"{who}: {value}" for who, value in item["answers"].items())
+            click.echo(f"  {item['paper']}  {item['field']}: {console.printable(answers)}")
