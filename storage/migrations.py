@@ -265,3 +265,10 @@ def m007_decision_state_evidence(db: Database) -> None:
             on_behalf_of = (SELECT on_behalf_of FROM decisions WHERE uuid = decision_uuid);
         """,
     )
+
+
+@MIGRATIONS()
+def m011_papers_file_index(db: Database) -> None:
+    """Papers by file name, then id: the stable order every export writes them in (the same
+    in every database, unlike the order of ingest), and the lookup of a paper by file name."""
+    db.execute("CREATE INDEX papers_file ON papers(file, id)")

@@ -15,6 +15,11 @@ from storage.models import IngestError, Paper, PaperProgress
 
 ID_LENGTH = 16
 """Hex digits of the sha256 that make a paper id (stable across databases)."""
+STABLE_ORDER = "file, id"
+"""The order papers are written in by every export: file name, then paper id. Unlike the
+order papers were added (ingest is parallel), it is the same in every database holding them,
+so two exports of one gold set can be compared byte for byte. The ``papers_file`` index
+serves it."""
 
 
 def paper_id_for(sha256: str) -> str:
@@ -177,9 +182,10 @@ def page_texts(db: Database, paper_id: str) -> list[str]:
     ]
 
 
-def iter_papers(db: Database) -> Iterator[Paper]:
-    """Every paper, in the order they were added."""
-    for row in db.query("SELECT * FROM papers ORDER BY rowid"):
+def iter_papers(db: Database, *, stable_order: bool = False) -> Iterator[Paper]:
+    """Every paper, in the order they were added (or in :data:`STABLE_ORDER`)."""
+    order = STABLE_ORDER if stable_order else "rowid"
+    for row in db.query(f"SELECT * FROM papers ORDER BY {order}"):
         yield Paper.from_row(row)
 
 

@@ -7,6 +7,9 @@ paper and field. JSON Lines: the proposals format of SPEC §3, so a gold set can
 as a run. Cells a spreadsheet would run as a formula (starting ``=``, ``+``, ``-``, ``@``,
 tab or CR) are prefixed with ``'``; numbers stay numbers. CSV lines end with CRLF (RFC 4180), so
 a line break or carriage return inside a cell is always quoted.
+
+Papers are written in the stable order (``storage.papers.STABLE_ORDER``: file name, then paper
+id), fields in schema order, so the same gold set gives the same bytes in every database.
 """
 
 from __future__ import annotations
@@ -235,7 +238,7 @@ def export_run_jsonl(db: Database, out: TextIO, run_name: str) -> ExportSummary:
     if run is None:
         raise LookupError(f"no run named {run_name!r}")
     papers = 0
-    for paper in paper_store.iter_papers(db):
+    for paper in paper_store.iter_papers(db, stable_order=True):
         found = run_store.proposals_for(db, paper.id, run.id)
         if not found:
             continue
