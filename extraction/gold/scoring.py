@@ -69,6 +69,22 @@ def values_match(spec: FieldSpec, gold: Any, run: Any, tolerance: float) -> bool
     return text_key(gold) == text_key(run)
 
 
+def answers_agree(
+    spec: FieldSpec,
+    first: tuple[str | None, Any],
+    second: tuple[str | None, Any],
+    tolerance: float = DEFAULT_TOLERANCE,
+) -> bool:
+    """Whether two (status, value) answers on a field are the same answer, as scoring sees it:
+    the same status and, when both report a value, values that match (:func:`values_match`:
+    catalog names, the numeric tolerance, lists as sets). Symmetric, unlike :func:`outcome`."""
+    if first[0] != second[0]:
+        return False
+    if first[0] != Status.REPORTED:
+        return True
+    return values_match(spec, first[1], second[1], tolerance)
+
+
 def outcome(
     spec: FieldSpec,
     gold_status: str,

@@ -175,17 +175,25 @@ def score_command(
 
 
 @cli.command("agreement")
+@click.option(
+    "--tolerance",
+    type=click.FloatRange(min=0, max=1),
+    default=0.05,
+    show_default=True,
+    help="Relative tolerance for numbers that are not counts (as in score).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the figures as one JSON object.")
 @pass_context
-def agreement_command(ctx: Context, as_json: bool) -> None:
+def agreement_command(ctx: Context, tolerance: float, as_json: bool) -> None:
     """Inter-annotator agreement per field (papers decided by two or more annotators):
-    percent agreement, Cohen's kappa, Krippendorff's alpha; then every disagreement."""
+    percent agreement, Cohen's kappa and Krippendorff's alpha (nominal; ratio for numbers),
+    answers matched as score matches them; then every disagreement."""
     from rich.table import Table
 
     from extraction.gold.agreement import agreement
 
     db = ctx.db()
-    report = agreement(db)
+    report = agreement(db, tolerance=tolerance)
     if as_json:
         click.echo(json.dumps(report, indent=2, ensure_ascii=False))
         return
@@ -197,7 +205,7 @@ def agreement_command(ctx: Context, as_json: bool) -> None:
         return "—" if value is None else f"{value:.2f}"
 
     table = Table(title="annotators: " + ", ".join(report["annotators"]), header_style="bold")
-    for column in ("field", "n", "agreement", "Cohen's κ", "α nominal", "α interval"):
+    for column in ("field", "n", "agreement", "Cohen's κ", "α nominal", "α ratio"):
         table.add_column(column, justify="left" if column == "field" else "right")
     for field, figures in report["fields"].items():
         percent = figures["percent_agreement"]
@@ -207,7 +215,7 @@ def agreement_command(ctx: Context, as_json: bool) -> None:
             "—" if percent is None else f"{percent:.1f}%",
             number(figures["cohen_kappa"]),
             number(figures["alpha_nominal"]),
-            number(figures.get("alpha_interval")) if "alpha_interval" in figures else "",
+            number(figures["alpha_ratio"]) if "alpha_ratio" in figures else "",
         )
     console.stdout.print(table)
     if report["disagreements"]:
