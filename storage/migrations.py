@@ -2,7 +2,7 @@
 
 Each migration runs in one transaction with the record of it having been applied, so a
 database is never left half-upgraded. Never edit a migration that has shipped: add a new one.
-The public tables and columns (``../shared/SPEC.md`` §2) are never renamed.
+The public tables and columns (``docs/data.md``) are never renamed.
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ def run_script(db: Database, script: str) -> None:
 
 @MIGRATIONS()
 def m001_core_tables(db: Database) -> None:
-    """The public tables of SPEC §2, with the constraints that keep them honest."""
+    """The public tables, with the constraints that keep them honest."""
     run_script(
         db,
         """
@@ -272,3 +272,65 @@ def m011_papers_file_index(db: Database) -> None:
     """Papers by file name, then id: the stable order every export writes them in (the same
     in every database, unlike the order of ingest), and the lookup of a paper by file name."""
     db.execute("CREATE INDEX papers_file ON papers(file, id)")
+
+
+@MIGRATIONS()
+def m011_pages_fts_external_content(db: Database) -> None:
+    """``pages_fts`` becomes an external-content index of ``pages`` (``content="pages"``), so
+    sqlite-utils (``sqlite-utils search``) and Datasette (its search box) find it as the
+    full-text index of ``pages``; a contentless index is invisible to both.
+
+    The index still holds the normalised copy of each page (ligatures expanded, line-end
+    hyphens joined), inserted by ``storage.papers.add_paper``, while reading a column of
+    ``pages_fts`` returns the raw text from ``pages``: nothing is stored twice. The normaliser
+    lives in ``extraction/``, which storage may not import, so the existing index is carried
+    over from its own tokens: an ``fts5vocab`` instance table lists every token of every page
+    with its position, and the tokens of a page, joined by spaces, index to exactly the same
+    terms (a page without a token stays indexed, empty). A page the old index lacks is indexed
+    from its raw text.
+    """
+    run_script(
+        db,
+        """
+        ALTER TABLE pages_fts RENAME TO pages_fts_contentless;
+        CREATE VIRTUAL TABLE pages_fts USING fts5(
+            text, content="pages", content_rowid="rowid",
+            tokenize='unicode61 remove_diacritics 2'
+        );
+        CREATE VIRTUAL TABLE temp.pages_fts_tokens
+            USING fts5vocab(main, pages_fts_contentless, instance);
+        """,
+    )
+    rows = db.conn.execute('SELECT doc, term FROM temp.pages_fts_tokens ORDER BY doc, "offset"')
+    page: int | None = None
+    tokens: list[str] = []
+    batch: list[tuple[int, str]] = []
+
+    def flush() -> None:
+        db.conn.executemany("INSERT INTO pages_fts (rowid, text) VALUES (?, ?)", batch)
+        batch.clear()
+
+    for doc, term in rows:
+        if doc != page:
+            if page is not None:
+                batch.append((page, " ".join(tokens)))
+                if len(batch) >= 1000:
+                    flush()
+            page, tokens = doc, []
+        tokens.append(term)
+    if page is not None:
+        batch.append((page, " ".join(tokens)))
+    flush()
+    run_script(
+        db,
+        """
+        INSERT INTO pages_fts (rowid, text)
+            SELECT id, '' FROM pages_fts_contentless_docsize
+            WHERE id NOT IN (SELECT id FROM pages_fts_docsize);
+        INSERT INTO pages_fts (rowid, text)
+            SELECT rowid, text FROM pages
+            WHERE rowid NOT IN (SELECT id FROM pages_fts_docsize);
+        DROP TABLE temp.pages_fts_tokens;
+        DROP TABLE pages_fts_contentless;
+        """,
+    )

@@ -93,7 +93,8 @@ def add_paper(
                 [paper.id, number, page.text],
             )
             db.execute(
-                "INSERT INTO pages_fts (rowid, search_text) VALUES (?, ?)",
+                # The index takes the normalised copy; the page keeps the raw text.
+                "INSERT INTO pages_fts (rowid, text) VALUES (?, ?)",
                 [cursor.lastrowid, page.search_text],
             )
         if path is not None:
@@ -198,7 +199,7 @@ def iter_progress(
     """Every paper with its review progress over ``fields``, in the order they were added.
 
     A field is final when an adjudicator decided it, or when every annotator who decided it
-    agrees and none marked it ambiguous (SPEC §2). ``status`` keeps only papers in that state.
+    agrees and none marked it ambiguous. ``status`` keeps only papers in that state.
     """
     if status is not None and status not in PROGRESS_STATUSES:
         raise ValueError(f"unknown status {status!r}; choose from {', '.join(PROGRESS_STATUSES)}")

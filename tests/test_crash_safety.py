@@ -165,7 +165,7 @@ def test_killing_ingest_mid_run_leaves_a_consistent_database(tmp_path: Path) -> 
             "SELECT COUNT(*) FROM papers"
             " WHERE pages != (SELECT COUNT(*) FROM pages WHERE paper_id = papers.id)",
         ), "every paper has all its pages"
-        assert count(db_path, "SELECT COUNT(*) FROM pages_fts") == count(
+        assert count(db_path, "SELECT COUNT(*) FROM pages_fts_docsize") == count(
             db_path, "SELECT COUNT(*) FROM pages"
         ), "every page is in the search index"
         db = open_database(db_path)
