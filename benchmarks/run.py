@@ -9,8 +9,8 @@ build_large_db.py, then measures, taking medians of several runs:
   handlers take per key press (next field, accept, next paper, filter change), at each size;
 - export (wide CSV) and score at each size, against sqlite3's own CSV dump of the decisions
   table of the same database;
-- ingest of ../shared/corpus/pdfs against a bare PyMuPDF get_text() loop, on one process and
-  on all cores;
+- ingest of the real-paper corpus ($GOLDSMITH_CORPUS) against a bare PyMuPDF get_text()
+  loop, on one process and on all cores;
 - extraction: the tool's own time per paper (model excluded), the share of the text page
   selection keeps, and throughput at --concurrency 1 and 4 against a server taking 200 ms.
 

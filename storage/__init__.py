@@ -1,4 +1,4 @@
-"""goldsmith's SQLite store: the public tables of SPEC §2, migrations, and dataclasses.
+"""goldsmith's SQLite store: the public tables (docs/data.md), migrations, and dataclasses.
 
 This package never imports ``textual``, ``tui`` or ``extraction`` (an import-linter contract in
 ``pyproject.toml`` and a test enforce it), so scripts and notebooks can use it without the TUI.

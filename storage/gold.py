@@ -1,4 +1,4 @@
-"""The gold value of each (paper, field), from the decisions in effect (SPEC §2).
+"""The gold value of each (paper, field), from the decisions in effect.
 
 The gold value is the latest adjudicator decision if there is one; else the annotators'
 decisions, when every annotator who decided the field agrees (same status and value) and

@@ -196,7 +196,7 @@ def _steady_cursors(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.fixture
 def corpus() -> Path:
-    """The real-paper corpus in ../shared/corpus/pdfs; the test is skipped when it is absent."""
+    """The real-paper corpus ($GOLDSMITH_CORPUS); the test is skipped when it is absent."""
     if not CORPUS.is_dir() or not any(CORPUS.glob("*.pdf")):
         pytest.skip(f"real-paper corpus not found at {CORPUS}")
     return CORPUS

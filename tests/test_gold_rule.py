@@ -1,4 +1,4 @@
-"""The gold rule (SPEC §2), and its fast twin used by scoring, agree on any decisions."""
+"""The gold rule (docs/data.md), and its fast twin used by scoring, agree on any decisions."""
 
 from __future__ import annotations
 

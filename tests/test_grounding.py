@@ -7,7 +7,7 @@ from hypothesis import strategies as st
 
 from extraction.evidence.grounding import Level, ground
 
-# Page text as PyMuPDF returns it from real papers in ../shared/corpus.
+# Page text as PyMuPDF returns it from real papers of the corpus.
 BELLE_P1 = (
     "extensive experiments and achieved encouraging re-\nsults.\nIn comparison to full-parameter\n"
     "ﬁne-tuning, LoRA-based tuning demon-\nstrates salient beneﬁts in terms of train-\ning costs.\n"

@@ -19,7 +19,7 @@ from extraction.evidence.numbers import find_numbers, words_to_number
 from extraction.evidence.textnorm import normalize, normalize_with_map
 from extraction.fields import FIELDS, field_spec
 
-# Short passages as PyMuPDF extracts them from ../shared/corpus papers.
+# Short passages as PyMuPDF extracts them from the corpus's papers.
 DEEPSEEK_V3 = (
     "d-source\nmodels. Despite its excellent performance, DeepSeek-V3 requires only 2.788M H800 "
     "GPU hours\nfor its full training."

@@ -1,4 +1,4 @@
-"""Scoring against a gold set whose expected counts are worked out by hand (SPEC §4)."""
+"""Scoring against a gold set whose expected counts are worked out by hand."""
 
 from __future__ import annotations
 

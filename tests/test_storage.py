@@ -17,7 +17,7 @@ from storage.decisions import NewDecision
 from storage.migrations import MIGRATIONS
 from storage.models import Paper
 
-# The public tables and columns of SPEC §2: users query these, so they must never change.
+# The public tables and columns (docs/data.md): users query these, so they must never change.
 PUBLIC_COLUMNS = {
     "papers": ["id", "sha256", "file", "path", "title", "pages", "added_at"],
     "ingest_errors": ["path", "reason", "at"],

@@ -1,6 +1,6 @@
 """Importing proposals made by any other extractor (e.g. a GPT-4o run) from JSON Lines.
 
-One object per paper and field (SPEC §3)::
+One object per paper and field (``docs/data.md``, "Proposals JSON Lines")::
 
     {"paper": "<id, sha256 or file name>", "field": "accelerator_count", "status": "reported",
      "value": 8, "evidence": {"page": 6, "quote": "trained on 8 A100 GPUs"}}

@@ -35,7 +35,7 @@ _CUES = ("ignore", "disregard", "forget", "override", "you are", "act as")
 def needs_hand_check(note: str | None) -> bool:
     """Whether a proposal's note says to check it by hand (its paper talks to the model).
 
-    The note is the only place this is stored: ``proposals`` has no column for it (SPEC §2).
+    The note is the only place this is stored: ``proposals`` has no column for it.
     """
     return note is not None and INSTRUCTION_NOTE in note
 

@@ -1,4 +1,4 @@
-"""Values the tool derives (never proposed by a model or typed by a person), SPEC §1.
+"""Values the tool derives (never proposed by a model or typed by a person).
 
 ``derived_device_hours``: the stated GPU hours, else count × training time.
 ``derived_peak_pflops``: count × the catalog's dense FP16/BF16 peak (the aggregate-TFLOPS

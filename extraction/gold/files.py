@@ -3,7 +3,7 @@
 Wide CSV (default): one row per paper whose every field is final — ``paper_id, file,
 title``, then ``<field>, <field>_status`` per field in schema order (lists joined by ``; ``,
 empty value when not reported), the derived columns, ``annotators``. Long CSV: one row per
-paper and field. JSON Lines: the proposals format of SPEC §3, so a gold set can be imported
+paper and field. JSON Lines: the proposals format, so a gold set can be imported
 as a run. Cells a spreadsheet would run as a formula (starting ``=``, ``+``, ``-``, ``@``,
 tab or CR) are prefixed with ``'``; numbers stay numbers. CSV lines end with CRLF (RFC 4180), so
 a line break or carriage return inside a cell is always quoted.
@@ -209,7 +209,7 @@ def export_long(db: Database, out: TextIO, *, include_partial: bool = False) -> 
 
 
 def export_jsonl(db: Database, out: TextIO, *, include_partial: bool = False) -> ExportSummary:
-    """The gold set in the proposals format (SPEC §3): one object per paper and final field."""
+    """The gold set in the proposals format: one object per paper and final field."""
     exported = left_out = 0
     for gold, wanted in _gold_papers(db, include_partial):
         if not wanted:
@@ -233,7 +233,7 @@ def export_jsonl(db: Database, out: TextIO, *, include_partial: bool = False) ->
 
 
 def export_run_jsonl(db: Database, out: TextIO, run_name: str) -> ExportSummary:
-    """A run's proposals in the proposals format (SPEC §3)."""
+    """A run's proposals in the proposals format."""
     run = run_store.get_run(db, run_name)
     if run is None:
         raise LookupError(f"no run named {run_name!r}")

@@ -1,4 +1,4 @@
-"""Scoring extraction runs against the gold set, per field (SPEC §4).
+"""Scoring extraction runs against the gold set, per field.
 
 Each (run, gold) pair of a final gold field is **correct** (same status, and values match),
 **wrong_value** (both reported, values differ), **hallucinated** (run reported, gold not
@@ -225,7 +225,7 @@ def score_runs(
     include_partial: bool = False,
     fields: Sequence[FieldSpec] = FIELDS,
 ) -> dict[str, Any]:
-    """Score runs against the gold set, in SPEC §4's JSON shape.
+    """Score runs against the gold set, in the JSON shape of ``score --json`` (docs/data.md).
 
     Args:
         include_partial: Also use final fields of papers not yet finished (the gold set "so
