@@ -235,3 +235,41 @@ def test_formatted_values_parse_back_to_themselves(field: str) -> None:
     value = samples[field]
     text = format_value(spec(field), value)
     assert normalize_value(spec(field), text) == value
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "trained on larger datasets (14m-300m images)",
+        "more data (96m datapoints) than flan (1.2m datapoints)",
+        "ranging from 125m to 175b parameters",
+        "we suppose that the clip is trained for 2d linear instead of 3d linear",
+        "31 d ablation of attention mechanisms",
+        "in the 1990s",
+        "an invertible transform h(x)",
+        "we trained on 8 h100 gpus",
+    ],
+)
+def test_prose_holds_no_duration_where_a_letter_follows_a_number(text: str) -> None:
+    from extraction.evidence.normalize import durations
+
+    assert durations(text) == []
+
+
+def test_a_scale_word_is_not_read_inside_another_word() -> None:
+    from extraction.evidence.normalize import durations
+
+    assert [hours for hours, _, _ in durations("it took 3 more days")] == [72.0]
+    assert [hours for hours, _, _ in durations("2.788m h800 gpu hours")] == [2.788e6]
+
+
+@pytest.mark.parametrize(
+    ("raw", "hours"), [("3d", 72.0), ("1h30m", 1.5), ("2d 4h", 52.0), ("36h", 36.0)]
+)
+def test_short_durations_typed_alone(raw: str, hours: float) -> None:
+    assert normalize_value(spec("training_time_hours"), raw) == hours
+
+
+def test_a_bare_m_is_refused_as_ambiguous() -> None:
+    with pytest.raises(ValueProblem, match="minutes or millions"):
+        normalize_value(spec("training_time_hours"), "90m")

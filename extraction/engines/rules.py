@@ -2,8 +2,14 @@
 
 It is the baseline every model run must beat, and what ``goldsmith demo`` uses when no
 Ollama is around. It reads the whole paper (no page selection), finds candidate statements
-with patterns and the shared normalisers, prefers those in a training context, and quotes
-the sentence it found, cut from the stored page text so the quote grounds exactly.
+with patterns and the shared normalisers, and quotes the sentence it found, cut from the
+stored page text so the quote grounds exactly.
+
+It prefers saying "not reported" to guessing. A candidate counts only where the paper
+describes its own training (see :mod:`extraction.engines.passages`): not in an example or a
+comparison, a sentence about cited work, the inference or evaluation set-up, a hypothetical,
+a figure's axis or a table of contents; a count of devices per node is not the run's count;
+fine-tuning loses to pre-training; a model name counts only where the paper uses the model.
 """
 
 from __future__ import annotations
@@ -14,85 +20,86 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 from extraction.answers import FieldProposal
-from extraction.evidence.catalog import find_mentions
+from extraction.engines.passages import (
+    MAX_QUOTE,
+    TRAINING,
+    Page,
+    Phase,
+    counts_nodes,
+    is_about_others,
+    is_example,
+    is_hypothetical,
+    is_periodic,
+    per_node,
+    phase,
+    read_pages,
+)
+from extraction.evidence.catalog import Mention, catalog, find_mentions
 from extraction.evidence.normalize import durations, flop_amounts, normalize_value
 from extraction.evidence.numbers import SUFFIXES, words_to_number
-from extraction.evidence.textnorm import normalize_with_map
 from extraction.fields import FIELDS, Status
 
-MAX_QUOTE = 280
+ENGINE_VERSION = 2
+"""Bumped when the engine's answers change, so a run never mixes two versions' answers."""
 
+__all__ = ["ENGINE_VERSION", "MAX_QUOTE", "extract"]
 
-@dataclass(frozen=True, slots=True)
-class _Page:
-    number: int
-    raw: str
-    norm: str
-    offsets: tuple[int, ...]
-
-    def sentence(self, start: int, end: int) -> tuple[int, int]:
-        """The sentence (in normalised offsets) around ``start:end``, at most MAX_QUOTE long."""
-        left = max(
-            (m.end() for m in _BOUNDARY.finditer(self.norm, max(0, start - 220), start)),
-            default=max(0, start - 220) if start > 220 else 0,
-        )
-        right_match = _BOUNDARY.search(self.norm, end, min(len(self.norm), end + 220))
-        right = right_match.start() + 1 if right_match else min(len(self.norm), end + 220)
-        if right - left > MAX_QUOTE:
-            slack = max(0, MAX_QUOTE - (end - start)) // 2
-            left = max(left, start - slack)
-            right = min(right, end + slack)
-        return left, right
-
-    def quote(self, start: int, end: int) -> str:
-        """The stored text for normalised offsets ``start:end``."""
-        if start >= end:
-            return ""
-        return self.raw[self.offsets[start] : self.offsets[end - 1] + 1].strip()
-
-
-_BOUNDARY = re.compile(r"(?<=[a-z0-9)\]][.!?])\s+|\n\n")
+# Older names, kept for modules that import them.
+_Page = Page
+_pages = read_pages
+_TRAINING = TRAINING
 
 
 @dataclass(frozen=True, slots=True)
 class _Candidate:
     score: float
-    page: _Page
+    page: Page
     start: int
     end: int
     value: object
 
 
-def _pages(texts: Sequence[str]) -> list[_Page]:
-    pages = []
-    for number, raw in enumerate(texts, start=1):
-        norm, offsets = normalize_with_map(raw)
-        pages.append(_Page(number, raw, norm, tuple(offsets)))
-    return pages
-
-
-_TRAINING = re.compile(
-    r"\b(?:train(?:ed|ing|s)?|pre-?train(?:ed|ing)?|pretrain(?:ed|ing)?|fine-?tun(?:ed|ing)|"
-    r"experiments?|conducted|took|completed|run|ran)\b"
-)
 _EXAMPLE = re.compile(r"\b(?:e\.g\.|such as|like|compared (?:to|with)|unlike|instead of)")
 _NOT_TRAINING_TIME = re.compile(
     r"^\s*(?:of )?(?:audio|speech|video|data|labeled|labelled|transcribed|recordings?|footage|"
-    r"unlabeled|unlabelled|speech data)\b"
+    r"unlabeled|unlabelled|speech data|game ?play|game time|play)\b"
 )
+_DEVICE_WORD = re.compile(r"\b(?:gpus?|tpus?|chips?|accelerators?|nodes?)\b")
+_MODAL = re.compile(r"\b(?:could|would|might) (?:be|have been)\b")
+_PER_UNIT = re.compile(
+    r"\b(?:per|each|every)\s+(?:(?:trillion|billion|million|thousand|single)\s+|\d[\d.,]*[kmb]?\s+)?"
+    r"(?:tokens?|epochs?|steps?|iterations?|updates?|batch(?:es)?|images?|samples?|"
+    r"examples?|episodes?|games?|tasks?|seeds?|queries|prompts?)\b"
+)
+"""A rate ("per trillion tokens", "for each epoch"): what follows is not a run's total."""
 
 
-def _context_score(page: _Page, start: int, end: int) -> float:
-    left, right = page.sentence(start, end)
-    sentence = page.norm[left:right]
+def _context_score(page: Page, start: int, end: int) -> float:
+    """How much the sentence around ``start:end`` reads like the paper's own training run."""
+    sentence = page.sentence_text(start, end)
     score = 1.0
-    if _TRAINING.search(sentence):
+    if TRAINING.search(sentence):
         score += 2
-    if re.search(r"\b(?:gpus?|tpus?|chips?|accelerators?|nodes?)\b", sentence):
+    if _DEVICE_WORD.search(sentence):
         score += 1
-    if _EXAMPLE.search(page.norm[max(0, start - 40) : start]):
-        score -= 2.5
+    match phase(sentence):
+        case Phase.PRE_TRAINING:
+            score += 1.5
+        case Phase.FINE_TUNING:
+            score -= 2.5
+    if is_hypothetical(sentence):
+        score -= 2
     return score
+
+
+def _about_our_training(page: Page, start: int, end: int) -> bool:
+    """Whether ``start:end`` sits where the paper describes its own training or experiments."""
+    if page.is_contents or is_example(page, start):
+        return False
+    sentence = page.sentence_text(start, end)
+    if phase(sentence) in (Phase.SECONDARY, Phase.OTHER):
+        return False
+    return not (is_about_others(sentence) or _MODAL.search(sentence))
 
 
 def _best(candidates: Iterator[_Candidate]) -> _Candidate | None:
@@ -123,6 +130,17 @@ _DEVICE_COUNT = re.compile(
     r"sixteen|thirty-two|sixty-four|a single|single)\s(?:x\s)?(?:[a-z0-9-]+\s){0,3}?"
     r"(?:gpus|tpus|tpu chips|chips|accelerators|cards|devices|gpu|tpu)\b"
 )
+_NODES_TIMES_DEVICES = re.compile(
+    r"(?<![\w.])(\d+|two|three|four|five|six|seven|eight|sixteen|thirty-two|sixty-four)\s"
+    r"(?:[a-z0-9-]+\s){0,2}?(?:nodes|machines|servers|hosts)\s(?:each\s)?(?:with|containing|of|x)\s"
+    r"(\d+|two|four|eight|sixteen)\s(?:[a-z0-9-]+\s){0,3}?(?:gpus|tpus|chips|accelerators|devices)\b"
+)
+""""4 nodes with 8 A100 GPUs each": the run's count is the product."""
+_GENERATION_TPU = re.compile(
+    r"\b(first|second|third|fourth|fifth)[ -]generation (?:google )?(?:cloud )?tpus?\b"
+)
+_TOTAL_NEAR = re.compile(r"\b(?:a total of|in total|total)\b")
+_MEMORY_WRITTEN = re.compile(r"(?<![\d.])(\d{1,4})\s?-?\s?(?:gb|gib)\b")
 
 
 def _count_value(text: str) -> int | None:
@@ -133,15 +151,53 @@ def _count_value(text: str) -> int | None:
     return int(value) if value else None
 
 
-def _hardware(pages: list[_Page]) -> list[FieldProposal]:
-    mentions = []
+def _generation_mentions(page: Page) -> Iterator[Mention]:
+    """TPUs named by generation ("third generation Google Cloud TPUs" is a TPU v3)."""
+    models = {a.model: a for a in catalog() if a.is_tpu}
+    for match in _GENERATION_TPU.finditer(page.norm):
+        version = ("first", "second", "third", "fourth", "fifth").index(match.group(1)) + 1
+        accelerator = models.get(f"TPU v{version}")
+        if accelerator is not None:
+            yield Mention(accelerator, None, None, match.start(), match.end())
+
+
+def _written_memory(page: Page, mention: Mention) -> int | None:
+    """Memory per device written beside a mention ("a single 48GB RTX A6000"), if it is one
+    of the model's sizes."""
+    if mention.memory_gb:
+        return mention.memory_gb
+    left, right = page.sentence(mention.start, mention.end)
+    window = page.norm[max(left, mention.start - 15) : min(right, mention.end + 40)]
+    for match in _MEMORY_WRITTEN.finditer(window):
+        if int(match.group(1)) in mention.accelerator.memory_options:
+            return int(match.group(1))
+    return None
+
+
+def _device_count(page: Page, start: int, end: int, value: int) -> _Candidate | None:
+    """A count of devices at ``start:end`` as a candidate, unless it is not the run's count."""
+    if not (0 < value <= 1_000_000) or not _about_our_training(page, start, end):
+        return None
+    if per_node(page, start, end) or counts_nodes(page, end) or page.in_number_column(start):
+        return None
+    score = _context_score(page, start, end)
+    left, _ = page.sentence(start, end)
+    if _TOTAL_NEAR.search(page.norm[max(left, start - 12) : end + 8]):
+        score += 1
+    return _Candidate(score, page, start, end, value)
+
+
+def _hardware(pages: list[Page]) -> list[FieldProposal]:
+    mentions: list[tuple[Page, Mention]] = []
     for page in pages:
-        for mention in find_mentions(page.norm, normalized=True):
-            mentions.append((page, mention))
+        found = [*find_mentions(page.norm, normalized=True), *_generation_mentions(page)]
+        mentions.extend((page, mention) for mention in found)
     frequency = Counter(m.accelerator.model for _, m in mentions)
     best_type: _Candidate | None = None
-    best_mention = None
+    best_mention: Mention | None = None
     for page, mention in mentions:
+        if not _about_our_training(page, mention.start, mention.end):
+            continue
         score = _context_score(page, mention.start, mention.end)
         score += 0.3 * min(frequency[mention.accelerator.model], 5)
         score += 1.0 if mention.count else 0.0
@@ -153,30 +209,35 @@ def _hardware(pages: list[_Page]) -> list[FieldProposal]:
 
     count: _Candidate | None = None
     if best_type is not None and best_mention is not None and best_mention.count:
-        count = _Candidate(1, best_type.page, best_type.start, best_type.end, best_mention.count)
-    else:
-        count = _best(
-            _Candidate(
-                _context_score(page, m.start(), m.end())
-                + (1 if best_type and page is best_type.page else 0),
-                page,
-                m.start(),
-                m.end(),
-                value,
-            )
-            for page in pages
-            for m in _DEVICE_COUNT.finditer(page.norm)
-            if (value := _count_value(m.group(1))) is not None and 0 < value <= 1_000_000
-        )
+        count = _device_count(best_type.page, best_type.start, best_type.end, best_mention.count)
+    if count is None:
+        count = _best(_count_candidates(pages, best_type))
     proposals.append(_proposal("accelerator_count", count))
 
     memory: _Candidate | None = None
-    if best_type is not None and best_mention is not None and best_mention.memory_gb:
-        memory = _Candidate(
-            1, best_type.page, best_type.start, best_type.end, best_mention.memory_gb
-        )
+    if best_type is not None and best_mention is not None:
+        written = _written_memory(best_type.page, best_mention)
+        if written:
+            memory = _Candidate(1, best_type.page, best_type.start, best_type.end, written)
     proposals.append(_proposal("accelerator_memory_gb", memory))
     return proposals
+
+
+def _count_candidates(pages: list[Page], best_type: _Candidate | None) -> Iterator[_Candidate]:
+    for page in pages:
+        for m in _DEVICE_COUNT.finditer(page.norm):
+            value = _count_value(m.group(1))
+            if value is None:
+                continue
+            candidate = _device_count(page, m.start(), m.end(), value)
+            if candidate is not None:
+                bonus = 1 if best_type and page is best_type.page else 0
+                yield _Candidate(candidate.score + bonus, page, m.start(), m.end(), value)
+        for m in _NODES_TIMES_DEVICES.finditer(page.norm):
+            nodes, each = _count_value(m.group(1)), _count_value(m.group(2))
+            if nodes and each and _about_our_training(page, m.start(), m.end()):
+                score = _context_score(page, m.start(), m.end()) + 1
+                yield _Candidate(score, page, m.start(), m.end(), nodes * each)
 
 
 # --- time and compute -----------------------------------------------------------------------
@@ -185,40 +246,58 @@ _DEVICE_HOURS_UNIT = re.compile(
     r"(?:gpu|tpu|chip|device|accelerator|core)s?[ -]?(?P<unit>hours?|days?|years?)\b"
 )
 _NUMBER_BEFORE = re.compile(
-    r"(?<![\w.])(?P<num>\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?)\s?"
-    r"(?P<scale>k|m|million|thousand|b|billion)?\s(?:[a-z0-9-]+\s){0,2}$"
+    r"(?<![\w.$])(?P<num>\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?)\s?"
+    r"(?P<scale>k|m|million|thousand|b|billion)?\s(?:(?!per\b)[a-z0-9-]+\s){0,2}$"
 )
 _UNIT_HOURS = {"hour": 1, "hours": 1, "day": 24, "days": 24, "year": 8760, "years": 8760}
 
 
-def _gpu_hours(pages: list[_Page]) -> FieldProposal:
+def _gpu_hours(pages: list[Page]) -> FieldProposal:
     def candidates() -> Iterator[_Candidate]:
         for page in pages:
+            if page.is_contents:
+                continue
             for unit in _DEVICE_HOURS_UNIT.finditer(page.norm):
                 # "gpuhours" (joined "GPU-hours") has no space before the unit
                 before = _NUMBER_BEFORE.search(page.norm, max(0, unit.start() - 50), unit.start())
                 if before is None:
+                    continue
+                start, end = before.start(), unit.end()
+                sentence = page.sentence_text(start, end)
+                if _PER_UNIT.search(sentence) or is_example(page, start):
+                    continue
+                if is_about_others(sentence) or page.in_number_column(start):
                     continue
                 scale = before.group("scale")
                 value = float(before.group("num").replace(",", "")) * (
                     SUFFIXES[scale] if scale else 1
                 )
                 value *= _UNIT_HOURS[unit.group("unit")]
-                start, end = before.start(), unit.end()
                 score = _context_score(page, start, end)
-                if re.search(
-                    r"\b(?:total|full|entire|requires?|required|pre-?training)\b",
-                    page.norm[max(0, start - 80) : end + 40],
-                ):
+                around = page.norm[max(0, start - 80) : end + 40]
+                if re.search(r"\b(?:requires?|required|costs?|consum\w+|used)\b", around):
                     score += 1
+                if re.search(r"\b(?:total|full|entire|overall|whole)\b", around):
+                    score += 2.5  # the whole run beats one of its stages
                 yield _Candidate(score, page, start, end, value)
 
     return _proposal("gpu_hours", _best(candidates()))
 
 
-def _training_time(pages: list[_Page]) -> FieldProposal:
+_STAGE_AFTER = re.compile(r"^\s?(?:at|in|for|during) (?:the )?(?:[a-z-]+ ){0,3}?(?:stage|phase)\b")
+_BOUND_BEFORE = re.compile(
+    r"\b(?:less than|fewer than|more than|at most|at least|up to|no more than|under)\s$"
+)
+_LEAD_IN = re.compile(
+    r"\b(?:for|took|takes|take|over|in|within|completed in|lasted|lasts|consumes?|requires?)\s"
+    r"(?:~\s?|about |approximately |around |roughly |nearly |almost |only )?$"
+)
+
+
+def _training_time(pages: list[Page]) -> FieldProposal:
     def candidates() -> Iterator[_Candidate]:
         for page in pages:
+            stages: dict[tuple[int, int], list[tuple[float, int, int]]] = {}
             for hours, start, end in durations(page.norm):
                 after = page.norm[end : end + 30]
                 phrase = page.norm[start:end]
@@ -226,38 +305,55 @@ def _training_time(pages: list[_Page]) -> FieldProposal:
                     r"gpu|tpu|chip|device|core", phrase
                 ):
                     continue
-                if re.match(r"\s?(?:per|/)\s?(?:epoch|step|iteration|batch)", after):
+                if re.match(r"\s?(?:per|/|a|an|each)\s?(?:epoch|step|iteration|batch)", after):
                     continue
-                left, right = page.sentence(start, end)
-                sentence = page.norm[left:right]
-                if not _TRAINING.search(sentence):
+                if hours < 0.05 or not _about_our_training(page, start, end):
                     continue
+                sentence = page.sentence_text(start, end)
+                if not TRAINING.search(sentence) or _PER_UNIT.search(sentence):
+                    continue
+                if is_periodic(page, start) or page.in_number_column(start):
+                    continue
+                if _BOUND_BEFORE.search(page.norm[max(0, start - 16) : start]):
+                    continue  # "in less than two months" bounds the time, it does not state it
                 score = _context_score(page, start, end)
-                if re.search(
-                    r"\b(?:for|took|takes|over|in|within|completed in|lasted)\s$",
-                    page.norm[max(0, start - 14) : start],
-                ):
+                if _LEAD_IN.search(page.norm[max(0, start - 24) : start]):
                     score += 1
-                if hours < 0.05:
-                    continue
+                if _STAGE_AFTER.match(after):
+                    stages.setdefault(page.sentence(start, end), []).append((hours, start, end))
                 yield _Candidate(score, page, start, end, float(f"{hours:.12g}"))
+            for parts in stages.values():
+                # "1,600 minutes at the stage of imitation learning and 3,400 minutes at the
+                # stage of reinforcement learning": the run is both stages.
+                if len(parts) >= 2:
+                    start, end = parts[0][1], parts[-1][2]
+                    total = sum(hours for hours, _, _ in parts)
+                    score = _context_score(page, start, end) + 1.5
+                    yield _Candidate(score, page, start, end, float(f"{total:.12g}"))
 
     return _proposal("training_time_hours", _best(candidates()))
 
 
 _FLOP_WORD = re.compile(r"flop|pf-?days|pfdays|petaflop")
+_COMPARISON = re.compile(r"\b(?:compared (?:to|with)|versus|vs\.?|than|unlike)\b")
 
 
-def _training_compute(pages: list[_Page]) -> FieldProposal:
+def _training_compute(pages: list[Page]) -> FieldProposal:
     def candidates() -> Iterator[_Candidate]:
         for page in pages:
+            if page.is_contents:
+                continue
             for m in _FLOP_WORD.finditer(page.norm):
+                if is_example(page, m.start()):
+                    continue
                 left, right = page.sentence(m.start(), m.end())
                 sentence = page.norm[left:right]
-                amounts = [a for a in flop_amounts(sentence) if a >= 1e15]
-                if not amounts or not re.search(
-                    r"\b(?:train|compute|total|budget|required)", sentence
-                ):
+                if is_about_others(sentence):
+                    continue
+                # What the paper compares itself with comes after "compared to".
+                own = _COMPARISON.split(sentence, maxsplit=1)[0]
+                amounts = [a for a in flop_amounts(own) if a >= 1e15]
+                if not amounts or not re.search(r"\b(?:train|compute|total|budget|required)", own):
                     continue
                 yield _Candidate(
                     _context_score(page, m.start(), m.end()), page, m.start(), m.end(), max(amounts)
@@ -296,10 +392,37 @@ _PROVIDERS = (
     (r"\btacc\b|texas advanced computing center", "TACC"),
 )
 _PROVIDER_CONTEXT = re.compile(
-    r"\b(?:train(?:ed|ing|s)?|comput(?:e|ing|ational)|gpus?|tpus?|cluster|cloud|resources|"
-    r"provided|credits?|ran|run|"
-    r"hardware|supercomputer|allocation|instances?)\b"
+    r"\b(?:train(?:ed|ing|s)?|comput(?:e|ing|ational)|gpus?|tpus?|clusters?|resources|"
+    r"provided|credits?|ran|run|experiments?|hardware|supercomputer|allocation|instances?|"
+    r"nodes?|accelerators?)\b"
 )
+_PRODUCT_AFTER = re.compile(
+    r"^[ -]?(?:\(?[a-z]\)?\s)?(?:nlp|natural language|vision|speech|translat\w*|dlp|api|"
+    r"storage|console|marketplace|functions|ai platform|automl|dataflow|bigquery)\b"
+)
+""""Google Cloud NLP", "Azure Speech": a product the paper used, not where it trained."""
+_MAKER_BEFORE = re.compile(
+    r"(?:\b(?:model|llm|models|chatbot|assistant|version)\b[^.;]{0,40}\b(?:from|by)|"
+    r"\b(?:developed|released|created|published|open-sourced|trained|provided|proposed) by)"
+    r"\s(?:the\s)?$"
+)
+""""an open-source model from Alibaba Cloud": the model's maker, not the compute provider."""
+
+
+def _provider_mention(page: _Page, start: int, end: int) -> bool:
+    """Whether the provider named at ``start:end`` is where the paper's computation ran."""
+    if page.is_contents or is_example(page, start):
+        return False
+    if _PRODUCT_AFTER.match(page.norm[end : end + 24]):
+        return False
+    if _MAKER_BEFORE.search(page.norm[max(0, start - 70) : start]):
+        return False
+    if re.match(r"^,? (?:19|20)\d\d\b|^ et al\b", page.norm[end : end + 12]):
+        return False  # a citation: "(Alibaba Cloud, 2023)"
+    left, right = page.sentence(start, end)
+    # The provider's own name ("... Cloud") is not evidence of computing there.
+    rest = page.norm[left:start] + " " + page.norm[end:right]
+    return bool(_PROVIDER_CONTEXT.search(rest)) and not is_about_others(page.norm[left:right])
 
 
 def _provider(pages: list[_Page]) -> FieldProposal:
@@ -307,8 +430,7 @@ def _provider(pages: list[_Page]) -> FieldProposal:
         for page in pages:
             for pattern, name in _PROVIDERS:
                 for m in re.finditer(pattern, page.norm):
-                    left, right = page.sentence(m.start(), m.end())
-                    if not _PROVIDER_CONTEXT.search(page.norm[left:right]):
+                    if not _provider_mention(page, m.start(), m.end()):
                         continue
                     yield _Candidate(
                         _context_score(page, m.start(), m.end()), page, m.start(), m.end(), name
@@ -347,6 +469,19 @@ _FUNDERS = (
         "government",
     ),
     (r"\bnwo\b", "NWO", "government"),
+    (
+        r"research foundation[ -]+flanders|\bfwo\b",
+        "Research Foundation - Flanders (FWO)",
+        "government",
+    ),
+    (r"army research laborator(?:y|ies)|\barl\b", "Army Research Laboratory", "government"),
+    (
+        r"national key (?:research and development|r ?& ?d) program",
+        "National Key R&D Program of China",
+        "government",
+    ),
+    (r"laboratory for analytic sciences", "Laboratory for Analytic Sciences", "government"),
+    (r"\bai singapore\b|\baisg\b", "AI Singapore", "government"),
     (r"ministry of science and technology", "Ministry of Science and Technology", "government"),
     (r"sloan foundation", "Alfred P. Sloan Foundation", "foundation"),
     (r"simons foundation", "Simons Foundation", "foundation"),
@@ -415,8 +550,10 @@ _INDUSTRY = re.compile(
     r"\bllc\b|beike|ke\.com"
 )
 _GOVERNMENT = re.compile(
-    r"national laborator|argonne|oak ridge|lawrence livermore|lawrence berkeley|los alamos|"
-    r"sandia|\bnist\b|\bnasa\b"
+    # "Argonne National Laboratory" is a government lab; a "National Laboratory of Pattern
+    # Recognition" is an academic institute's.
+    r"national laborator(?:y|ies)(?! of)|argonne|oak ridge|lawrence livermore|lawrence berkeley|"
+    r"los alamos|sandia|\bnist\b|\bnasa\b|(?:air force|army|naval) research laborator"
 )
 
 
@@ -450,29 +587,50 @@ _MODEL_FAMILIES = re.compile(
     r"deepseek-v\d|bert-(?:base|large)|bert|roberta(?:-(?:base|large))?|flan-t5|t5(?:-(?:small|base|large|3b|11b))?|"
     r"clip|whisper|stable diffusion|wav2vec 2\.0|chatglm\d?|baichuan\d?|bloom)(?![\w])"
 )
+_WORD_NAMES = {"clip": "CLIP", "bloom": "BLOOM", "palm": "PaLM", "falcon": "Falcon"}
+"""Model names that are also English words: they count only as written ("CLIP", not "clip
+range")."""
+_USE = re.compile(
+    r"\b(?:we|our|us)\b[^.;]*\b(?:use[ds]?|using|utiliz\w*|adopt\w*|employ\w*|fine-?tun\w*|"
+    r"finetun\w*|initiali[sz]\w*|train\w*|evaluat\w*|compar\w*|prompt\w*|distill\w*|"
+    r"select\w*|chose|choose|build|built|query|queried|apply|applied|leverag\w*|test\w*|"
+    r"benchmark\w*|release\w*|present\w*|introduc\w*|propos\w*)\b|"
+    r"\b(?:base model|backbone|baselines?|teacher|initiali[sz]ed (?:with|from)|"
+    r"(?:is|was|were|are) (?:used|adopted|employed|fine-?tuned|evaluated|prompted))\b"
+)
+"""A sentence where the paper itself uses a model (not one that only mentions it)."""
+_NOT_USED = re.compile(r"\b(?:do|does|did|could|can) ?(?:not|n't) (?:use|adopt|employ|include)\b")
+
+
+def _as_written(page: _Page, start: int, end: int) -> str:
+    """A model's name as the paper writes it, with a line-end hyphen inside a word undone."""
+    raw = page.quote(start, end)
+    return " ".join(re.sub(r"(?<=[^\W\d_])-\s*\n\s*(?=[^\W\d_])", "", raw).split())
 
 
 def _models(pages: list[_Page]) -> FieldProposal:
     counts: Counter[str] = Counter()
-    first_seen: dict[str, tuple[_Page, int, int]] = {}
+    used: dict[str, tuple[_Page, int, int]] = {}
     for page in pages:
         for m in _MODEL_FAMILIES.finditer(page.norm):
-            name = page.quote(m.start(), m.end())
             key = m.group(1)
+            written = _as_written(page, m.start(), m.end())
+            required = _WORD_NAMES.get(key.split()[0].split("-")[0])
+            if required and not written.startswith(required):
+                continue  # "a clip range of 0.1" is not CLIP
             counts[key] += 1
-            first_seen.setdefault(key, (page, m.start(), m.end()))
-            first_seen.setdefault(key + "#name", (page, m.start(), m.end()))
-            if key not in counts or counts[key] == 1:
-                first_seen[key + "#raw"] = (page, m.start(), m.end())
-            del name
-    wanted = [key for key, n in counts.most_common() if n >= 2][:8]
+            if key in used or page.is_contents or is_example(page, m.start()):
+                continue
+            sentence = page.sentence_text(m.start(), m.end())
+            if _USE.search(sentence) and not (
+                _NOT_USED.search(sentence) or is_about_others(sentence)
+            ):
+                used[key] = (page, m.start(), m.end())
+    wanted = [key for key, n in counts.most_common() if n >= 2 and key in used][:8]
     if not wanted:
         return FieldProposal("models_used", Status.NOT_REPORTED, None, None, None)
-    names = []
-    for key in wanted:
-        page, start, end = first_seen[key]
-        names.append(page.quote(start, end))
-    page, start, end = first_seen[wanted[0]]
+    names = [_as_written(*used[key]) for key in wanted]
+    page, start, end = used[wanted[0]]
     left, right = page.sentence(start, end)
     value = normalize_value(_spec("models_used"), names)
     return FieldProposal(

@@ -78,7 +78,7 @@ def open_rules_run(db: Database, name: str | None) -> Run:
         model=None,
         host=None,
         schema_version=SCHEMA_VERSION,
-        options={"engine_version": 1},
+        options={"engine_version": rules.ENGINE_VERSION},
         compare=("engine_version",),
     )
 

@@ -95,7 +95,7 @@ _NUM = (
 # minutes ("90m").
 _SCALE = (
     r"(?:\s?(?P<scale>k|thousand|million|mn|billion|bn|"
-    r"m(?=\s?(?:[a-z0-9-]+\s+){0,3}(?:hours?|hrs?|h|days?)\b)))?"
+    r"m(?=\s?(?:[a-z0-9-]+\s+){0,3}(?:hours?|hrs?|h|days?)\b))(?![a-z]))?"
 )
 _HOUR_UNITS = {
     "s": 1 / 3600,
@@ -125,14 +125,20 @@ _HOUR_UNITS = {
     "year": 8760,
     "years": 8760,
 }
+_PROSE_UNITS = sorted((u for u in _HOUR_UNITS if u not in ("m", "d", "s")), key=len, reverse=True)
+"""Units a duration in running text may use. A bare "m", "d" or "s" after a number is not one:
+papers write "14M images", "125M parameters", "2D convolutions", "1990s" far more often than
+minutes, days or seconds. (A value typed on its own may still say "3d" or "1h30m".)"""
 _SKIP_WORDS = "for|on|in|with|and|of|over|to|at|using|by|after|per|than|or|each|the|a|an|about"
 _DURATION = re.compile(
     rf"(?<![\w.]){_NUM}{_SCALE}\s?-?\s?"
     rf"(?:(?!(?:{_SKIP_WORDS})\b)[a-z][a-z0-9]*[\s-]+){{0,3}}?"
     # "GPU-hours" is "gpuhours" once hyphens between letters are joined
     r"(?:(?:gpu|tpu|chip|device|core|node|accelerator)(?P<glued>hours?|hrs?|days?)|"
-    rf"(?P<unit>{'|'.join(sorted(_HOUR_UNITS, key=len, reverse=True))}))(?![a-z])"
+    rf"(?P<unit>{'|'.join(_PROSE_UNITS)}))(?![a-z0-9])"  # "h100" holds no hour
 )
+_COMPACT = re.compile(r"\s*(?:\d+(?:\.\d+)?\s?[dhms]\s*)+")
+_COMPACT_PART = re.compile(r"(\d+(?:\.\d+)?)\s?([dhms])")
 
 
 def _number(text: str) -> float:
@@ -145,10 +151,25 @@ def _number(text: str) -> float:
     return value
 
 
+_SHORT_UNITS = frozenset({"h", "hr", "hrs", "min", "mins", "sec", "secs", "wk", "wks"})
+
+
 def durations(text: str) -> list[tuple[float, int, int]]:
-    """Every duration in (normalised) text as ``(hours, start, end)``."""
+    """Every duration in (normalised) text as ``(hours, start, end)``.
+
+    Words may stand between a number and a unit ("3 more days"), but not before an
+    abbreviated unit ("a transform h" is no hour) nor after "a"/"an" ("an hour", not "an
+    invertible transform h").
+    """
     found = []
     for match in _DURATION.finditer(text):
+        if match.group("unit"):
+            between = text[match.end("num") : match.start("unit")]
+            worded = re.search(r"[a-z]", between.replace(match.group("scale") or "", "", 1))
+            if worded and (
+                match.group("unit") in _SHORT_UNITS or match.group("num") in ("a", "an")
+            ):
+                continue
         value = _number(match.group("num"))
         scale = match.group("scale")
         if scale:
@@ -163,6 +184,8 @@ def parse_hours(raw: Any) -> float:
     if isinstance(raw, (int, float)) and not isinstance(raw, bool):
         return float(raw)
     text = normalize(_quantity_text(raw, "a duration"))
+    if _COMPACT.fullmatch(text):
+        return _compact_hours(text, raw)
     found = durations(text)
     if not found:
         numbers = find_numbers(text)
@@ -180,6 +203,17 @@ def parse_hours(raw: Any) -> float:
             return found[0][0]
         raise ValueProblem(f"more than one duration in {raw!r}")
     return sum(hours for hours, _, _ in found)
+
+
+def _compact_hours(text: str, raw: Any) -> float:
+    """A duration typed in short form: "3d", "36h", "1h30m", "2d 4h", "90s"."""
+    parts = _COMPACT_PART.findall(text)
+    units = [unit for _, unit in parts]
+    if "m" in units and "h" not in units[: units.index("m")]:
+        # Only "1h30m" makes "m" minutes; "90m" alone may as well be 90 million.
+        raise ValueProblem(f"{raw!r} could be minutes or millions; write e.g. '90 min'")
+    short = {"d": 24.0, "h": 1.0, "m": 1 / 60, "s": 1 / 3600}
+    return sum(float(number) * short[unit] for number, unit in parts)
 
 
 _FLOP_UNIT = r"(?:flops?|flop/s|floating[ -]point operations)"
