@@ -334,3 +334,75 @@ def m011_pages_fts_external_content(db: Database) -> None:
         DROP TABLE pages_fts_contentless;
         """,
     )
+
+
+@MIGRATIONS()
+def m010_metadata_and_samples(db: Database) -> None:
+    """Paper metadata imported by the user, and gold-set samples with their design.
+
+    ``paper_metadata``: one row per paper and column (``venue``, ``year``, any other), values
+    as text. ``samples``: each sample's design (seed, size, strata, annotators, overlap).
+    ``sample_frame``: every paper of the corpus when the sample was drawn, with its stratum
+    (the population its estimates are about). ``sample_strata``: papers and sample size per
+    stratum. ``sample_papers``: the sample, in review order, with each paper's stratum,
+    inclusion probability and assigned annotators; ``sample_assignments``: the same
+    assignments one row per annotator, for each annotator's queue.
+    """
+    run_script(
+        db,
+        """
+        CREATE TABLE paper_metadata (
+            paper_id TEXT NOT NULL REFERENCES papers(id),
+            name TEXT NOT NULL,
+            value TEXT NOT NULL,
+            source TEXT,
+            imported_at TEXT NOT NULL,
+            PRIMARY KEY (paper_id, name)
+        );
+        CREATE INDEX paper_metadata_name ON paper_metadata(name, value);
+        CREATE TABLE samples (
+            id INTEGER PRIMARY KEY,
+            name TEXT NOT NULL UNIQUE,
+            seed INTEGER NOT NULL,
+            size INTEGER NOT NULL CHECK (size >= 0),
+            strata TEXT NOT NULL DEFAULT '[]',
+            run_id INTEGER REFERENCES runs(id),
+            annotators TEXT NOT NULL DEFAULT '[]',
+            overlap REAL NOT NULL DEFAULT 0 CHECK (overlap >= 0 AND overlap <= 1),
+            frame_papers INTEGER NOT NULL,
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL
+        );
+        CREATE TABLE sample_frame (
+            sample_id INTEGER NOT NULL REFERENCES samples(id),
+            paper_id TEXT NOT NULL REFERENCES papers(id),
+            stratum TEXT NOT NULL,
+            PRIMARY KEY (sample_id, paper_id)
+        ) WITHOUT ROWID;
+        CREATE TABLE sample_strata (
+            sample_id INTEGER NOT NULL REFERENCES samples(id),
+            stratum TEXT NOT NULL,
+            population INTEGER NOT NULL,
+            size INTEGER NOT NULL,
+            PRIMARY KEY (sample_id, stratum)
+        );
+        CREATE TABLE sample_papers (
+            sample_id INTEGER NOT NULL REFERENCES samples(id),
+            paper_id TEXT NOT NULL REFERENCES papers(id),
+            position INTEGER NOT NULL CHECK (position >= 1),
+            stratum TEXT NOT NULL,
+            inclusion_probability REAL NOT NULL,
+            annotators TEXT NOT NULL DEFAULT '',
+            added_at TEXT NOT NULL,
+            PRIMARY KEY (sample_id, paper_id),
+            UNIQUE (sample_id, position)
+        );
+        CREATE TABLE sample_assignments (
+            sample_id INTEGER NOT NULL REFERENCES samples(id),
+            annotator TEXT NOT NULL,
+            position INTEGER NOT NULL,
+            paper_id TEXT NOT NULL REFERENCES papers(id),
+            PRIMARY KEY (sample_id, annotator, position)
+        );
+        """,
+    )

@@ -1,14 +1,16 @@
 """The review queue: papers in order, with one annotator's progress, read a page at a time.
 
 Every query is keyset-paged on ``papers.rowid`` (``WHERE rowid > ? LIMIT n``), so the first
-screen costs the same on 100,000 papers as on 10. Counts over the whole queue (how many
-papers, how many done) scan everything and are meant for a background thread.
+screen costs the same on 100,000 papers as on 10. A queue over a gold sample (``review
+--sample``) holds only the sample's papers (or one annotator's share of them) and is paged
+on their position in the sample instead, so they come in sample order. Counts over the whole
+queue (how many papers, how many done) scan everything and are meant for a background thread.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import StrEnum
 from typing import Any
 
@@ -41,16 +43,13 @@ class QueueScope:
     filter: QueueFilter = QueueFilter.ALL
     sparse_ungrounded: bool = False
     """Few papers have ungrounded evidence: find them through the index, not by scanning."""
+    sample_id: int | None = None
+    """Only the papers of this gold sample, in sample order."""
+    share: str | None = None
+    """With ``sample_id``: only the papers the sample assigns to this annotator."""
 
     def with_filter(self, queue_filter: QueueFilter) -> QueueScope:
-        return QueueScope(
-            self.annotator,
-            self.fields,
-            self.run_id,
-            self.role,
-            queue_filter,
-            self.sparse_ungrounded,
-        )
+        return replace(self, filter=queue_filter)
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +57,7 @@ class QueueRow:
     """One line of the queue."""
 
     rowid: int
+    """The paper's place in the queue: its rowid, or its position in the sample."""
     paper_id: str
     title: str
     pages: int
@@ -80,6 +80,29 @@ class QueueRow:
 
 def _marks(values: Sequence[Any]) -> str:
     return ", ".join("?" for _ in values)
+
+
+def _source(scope: QueueScope) -> tuple[str, str, list[Any]]:
+    """The FROM clause of the queue's papers (``p``), the column that orders them, and its
+    parameters."""
+    if scope.sample_id is None:
+        return "papers p", "p.rowid", []
+    if scope.share is not None:
+        return (
+            "sample_assignments q JOIN papers p ON p.id = q.paper_id",
+            "q.position",
+            [scope.sample_id, scope.share],
+        )
+    return "sample_papers q JOIN papers p ON p.id = q.paper_id", "q.position", [scope.sample_id]
+
+
+def _source_filter(scope: QueueScope) -> str:
+    """The condition that keeps a sample queue's rows (goes first in every WHERE clause)."""
+    if scope.sample_id is None:
+        return "1"
+    if scope.share is not None:
+        return "q.sample_id = ? AND q.annotator = ?"
+    return "q.sample_id = ?"
 
 
 def _parts(scope: QueueScope) -> tuple[str, str, list[Any], list[Any]]:
@@ -114,8 +137,9 @@ def _parts(scope: QueueScope) -> tuple[str, str, list[Any], list[Any]]:
         f"AND r.grounding = 'ungrounded' AND r.field IN ({_marks(fields)}))"
     )
     ungrounded_params: list[Any] = [scope.run_id if scope.run_id is not None else -1, *fields]
+    _, key, _ = _source(scope)
     columns = (
-        f"p.rowid AS rowid, p.id AS id, coalesce(p.title, p.file) AS title, p.pages AS pages, "
+        f"{key} AS rowid, p.id AS id, coalesce(p.title, p.file) AS title, p.pages AS pages, "
         f"{decided} AS decided, {flagged} AS flagged, {ungrounded} AS ungrounded"
     )
     column_params = decided_params + flagged_params + ungrounded_params
@@ -153,8 +177,13 @@ def _parts(scope: QueueScope) -> tuple[str, str, list[Any], list[Any]]:
 
 
 def _rows(db: Database, scope: QueueScope, sql_tail: str, params: list[Any]) -> list[QueueRow]:
+    """Queue rows matching ``sql_tail`` (in which ``{key}`` is the ordering column)."""
     columns, where, column_params, where_params = _parts(scope)
-    sql = f"SELECT {columns} FROM papers p WHERE ({where}) {sql_tail}"
+    source, key, source_params = _source(scope)
+    sql = (
+        f"SELECT {columns} FROM {source} WHERE {_source_filter(scope)} AND ({where}) "
+        + sql_tail.format(key=key)
+    )
     return [
         QueueRow(
             rowid=row[0],
@@ -166,13 +195,15 @@ def _rows(db: Database, scope: QueueScope, sql_tail: str, params: list[Any]) -> 
             ungrounded=row[6],
             total_fields=len(scope.fields),
         )
-        for row in db.execute(sql, [*column_params, *where_params, *params]).fetchall()
+        for row in db.execute(
+            sql, [*column_params, *source_params, *where_params, *params]
+        ).fetchall()
     ]
 
 
 def page_after(db: Database, scope: QueueScope, after: int | None, limit: int) -> list[QueueRow]:
     """Up to ``limit`` rows after rowid ``after`` (from the start when ``None``)."""
-    return _rows(db, scope, "AND p.rowid > ? ORDER BY p.rowid LIMIT ?", [after or 0, limit])
+    return _rows(db, scope, "AND {key} > ? ORDER BY {key} LIMIT ?", [after or 0, limit])
 
 
 def page_before(
@@ -191,7 +222,7 @@ def page_before(
     rows = _rows(
         db,
         scope,
-        "AND p.rowid < ? AND p.rowid >= ? ORDER BY p.rowid DESC LIMIT ?",
+        "AND {key} < ? AND {key} >= ? ORDER BY {key} DESC LIMIT ?",
         [before, bound, limit],
     )
     return rows[::-1]
@@ -199,7 +230,7 @@ def page_before(
 
 def page_at(db: Database, scope: QueueScope, offset: int, limit: int) -> list[QueueRow]:
     """Rows at a position (for a scrollbar jump; costs O(offset), so used rarely)."""
-    return _rows(db, scope, "ORDER BY p.rowid LIMIT ? OFFSET ?", [limit, offset])
+    return _rows(db, scope, "ORDER BY {key} LIMIT ? OFFSET ?", [limit, offset])
 
 
 def row_of(db: Database, scope: QueueScope, paper_id: str) -> QueueRow | None:
@@ -232,19 +263,20 @@ def ungrounded_is_sparse(db: Database, run_id: int | None, fields: Sequence[str]
 
 def count(db: Database, scope: QueueScope) -> int:
     """Rows in the queue. Scans every paper for a filter: call it off the UI thread."""
-    if scope.filter is QueueFilter.ALL:
+    source, _, source_params = _source(scope)
+    if scope.filter is QueueFilter.ALL and scope.sample_id is None:
         return int(db.execute("SELECT COUNT(*) FROM papers").fetchone()[0])
     _, where, _, where_params = _parts(scope)
-    return int(
-        db.execute(f"SELECT COUNT(*) FROM papers p WHERE {where}", where_params).fetchone()[0]
-    )
+    sql = f"SELECT COUNT(*) FROM {source} WHERE {_source_filter(scope)} AND ({where})"
+    return int(db.execute(sql, [*source_params, *where_params]).fetchone()[0])
 
 
 def position(db: Database, scope: QueueScope, rowid: int) -> int:
     """How many queue rows come before ``rowid`` (its index in the queue)."""
     _, where, _, where_params = _parts(scope)
-    sql = f"SELECT COUNT(*) FROM papers p WHERE p.rowid < ? AND ({where})"
-    return int(db.execute(sql, [rowid, *where_params]).fetchone()[0])
+    source, key, source_params = _source(scope)
+    sql = f"SELECT COUNT(*) FROM {source} WHERE {_source_filter(scope)} AND {key} < ? AND ({where})"
+    return int(db.execute(sql, [*source_params, rowid, *where_params]).fetchone()[0])
 
 
 def papers_done(db: Database, scope: QueueScope) -> int:
@@ -254,11 +286,16 @@ def papers_done(db: Database, scope: QueueScope) -> int:
         return count(db, scope.with_filter(QueueFilter.ALL)) - count(
             db, scope.with_filter(QueueFilter.UNDECIDED)
         )
+    within, within_params = "", []  # type: tuple[str, list[Any]]
+    if scope.sample_id is not None:
+        source, _, within_params = _source(scope)
+        within = f"AND paper_id IN (SELECT p.id FROM {source} WHERE {_source_filter(scope)}) "
     sql = (
         "SELECT COUNT(*) FROM (SELECT paper_id FROM decision_state WHERE annotator = ? AND "
-        f"role = ? AND field IN ({_marks(scope.fields)}) GROUP BY paper_id HAVING COUNT(*) >= ?)"
+        f"role = ? AND field IN ({_marks(scope.fields)}) {within}GROUP BY paper_id "
+        "HAVING COUNT(*) >= ?)"
     )
-    params = [scope.annotator, scope.role, *scope.fields, len(scope.fields)]
+    params = [scope.annotator, scope.role, *scope.fields, *within_params, len(scope.fields)]
     return int(db.execute(sql, params).fetchone()[0])
 
 

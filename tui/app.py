@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from sqlite_utils import Database
 from textual.app import App
 from textual.binding import Binding
 
@@ -12,6 +13,7 @@ from storage import open_database
 from storage import runs as run_store
 from storage.queue import QueueFilter
 from storage.runs import Run
+from storage.samples import Sample
 from tui.commands import ReviewCommands
 from tui.screens.review import ReviewScreen
 from tui.session import ReviewSession, fields_for
@@ -65,6 +67,7 @@ def make_app(
     keymap: dict[str, str] | None = None,
     adjudicate: bool = False,
     blind: bool = False,
+    sample: str | None = None,
 ) -> GoldsmithApp:
     """The review app on ``db_path`` for ``annotator``.
 
@@ -74,9 +77,11 @@ def make_app(
         adjudicate: Decide, as adjudicator, the fields annotators disagree on (or marked
             ambiguous), seeing every annotator's answer.
         blind: Hide each proposal until the annotator has answered.
+        sample: Review only this gold sample (the annotator's share of it), in sample order.
 
     Raises:
-        SetupError: The run or field does not exist.
+        SetupError: The run, field or sample does not exist, or the sample assigns the
+            annotator nothing.
     """
     db = open_database(db_path)
     chosen: Run | None
@@ -94,6 +99,7 @@ def make_app(
             raise SetupError(str(exc.args[0])) from None
     if adjudicate and blind:
         raise SetupError("--blind is for annotators; an adjudicator sees every answer")
+    chosen_sample = _sample(db, sample, annotator, adjudicate) if sample is not None else None
     session = ReviewSession(
         db=db,
         db_path=Path(db_path),
@@ -103,5 +109,24 @@ def make_app(
         role="adjudicator" if adjudicate else "annotator",
         queue_filter=QueueFilter.UNDECIDED if adjudicate else QueueFilter.ALL,
         blind=blind,
+        sample=chosen_sample,
     )
     return GoldsmithApp(session, keymap)
+
+
+def _sample(db: Database, name: str, annotator: str, adjudicate: bool) -> Sample:
+    """The sample to review, checked to hold papers for this annotator."""
+    from storage import samples as sample_store
+
+    found = sample_store.get_sample(db, name)
+    if found is None:
+        names = ", ".join(s.name for s in sample_store.list_samples(db)) or "none yet"
+        raise SetupError(f"no sample named {name!r} (samples: {names})")
+    if found.annotators and not adjudicate:
+        counts = sample_store.assignment_counts(db, found.id)
+        if annotator not in counts:
+            raise SetupError(
+                f"sample {name!r} assigns no papers to {annotator!r} "
+                f"(its annotators: {', '.join(found.annotators)}; use --annotator)"
+            )
+    return found

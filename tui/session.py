@@ -22,6 +22,7 @@ from storage.decisions import Decision, NewDecision
 from storage.models import Paper
 from storage.queue import QueueFilter, QueueRow, QueueScope
 from storage.runs import Proposal, Run
+from storage.samples import Sample
 
 WINDOW_LOOK_BACK = 500
 """Papers searched back for the queue rows shown above the current one."""
@@ -106,6 +107,8 @@ class ReviewSession:
     compare_run: Run | None = None
     blind: bool = False
     """Hide each proposal until the annotator has answered (to measure anchoring)."""
+    sample: Sample | None = None
+    """Review only this gold sample's papers (this annotator's share), in sample order."""
     _sparse_ungrounded: bool | None = None
     _runs: list[Run] = field(default_factory=list)
 
@@ -131,7 +134,18 @@ class ReviewSession:
             role=self.role,
             filter=self.queue_filter,
             sparse_ungrounded=bool(self._sparse_ungrounded),
+            **self._sample_scope(),
         )
+
+    def _sample_scope(self) -> dict[str, Any]:
+        """The queue's sample restriction: an annotator reviews their share of an assigned
+        sample; an adjudicator, or anyone on a sample without assignments, all of it."""
+        if self.sample is None:
+            return {}
+        share = None
+        if self.sample.annotators and not self.adjudicating:
+            share = self.annotator
+        return {"sample_id": self.sample.id, "share": share}
 
     # --- the queue ----------------------------------------------------------------------
 

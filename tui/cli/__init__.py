@@ -1,6 +1,6 @@
 """The ``goldsmith`` command line: one module per group of commands, all on one click group."""
 
-from tui.cli import extract, gold, papers, review  # noqa: F401  (each registers its commands)
+from tui.cli import corpus, extract, gold, papers, review  # noqa: F401  (each registers its commands)
 from tui.cli.base import cli
 
 

@@ -21,6 +21,7 @@ def _run_app(
     *,
     adjudicate: bool = False,
     blind: bool = False,
+    sample: str | None = None,
 ) -> None:
     from tui.app import SetupError, make_app
     from tui.keymap import KeymapError, load_keymap
@@ -38,6 +39,7 @@ def _run_app(
             keymap=keymap,
             adjudicate=adjudicate,
             blind=blind,
+            sample=sample,
         )
     except (SetupError, KeymapError) as exc:
         click.echo(f"error: {console.printable(exc)}", err=True)
@@ -70,6 +72,12 @@ def _run_app(
     "--blind", is_flag=True, help="Hide each proposal until you have answered (measures anchoring)."
 )
 @click.option(
+    "--sample",
+    "sample_name",
+    default=None,
+    help="Review only this gold sample (your share of it), in sample order.",
+)
+@click.option(
     "--list-keys",
     is_flag=True,
     help="Print every key and its binding id (for a keymap), then exit.",
@@ -82,6 +90,7 @@ def review_command(
     field: str | None,
     adjudicate: bool,
     blind: bool,
+    sample_name: str | None,
     list_keys: bool,
 ) -> None:
     """Open the review app: accept, correct or mark each proposed field beside the paper.
@@ -105,6 +114,7 @@ def review_command(
         field,
         adjudicate=adjudicate,
         blind=blind,
+        sample=sample_name,
     )
 
 
