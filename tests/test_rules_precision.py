@@ -54,6 +54,8 @@ def test_a_table_of_contents_line_is_not_a_duration() -> None:
             "C Ablation of Training Steps . . . . . . . . . . . . . . . . . . . . . . . . . . .",
             "30",
             "31",
+            "D Ablation of Attention Mechanisms",
+            "31",
             "Days of Pre-training in Review . . . . . . . . . . . . . . . . . . . . . . . . . .",
             "31",
         ]
@@ -205,6 +207,16 @@ def test_periods_and_bounds_are_not_training_times() -> None:
     assert value(found, "training_time_hours") == "not_reported"
 
 
+def test_one_time_per_method_is_ambiguous_not_the_first_of_them() -> None:
+    found = propose(
+        "When\ntraining on a single sequence of five CL tasks: vanilla Adapters take about 30 "
+        "hours; AdapterFusion takes 57 hours; and I2I takes 83 hours."
+    )
+    proposal = found["training_time_hours"]
+    assert (proposal.status, proposal.value, proposal.page) == ("ambiguous", None, 2)
+    assert proposal.quote and "57 hours" in proposal.quote
+
+
 def test_stages_stated_in_one_sentence_add_up() -> None:
     found = propose(
         "Model training consumes about 1,600 minutes at the stage\nof imitation learning and 3,400"
@@ -217,9 +229,21 @@ def test_stages_stated_in_one_sentence_add_up() -> None:
 def test_gpu_hours_per_trillion_tokens_are_no_total() -> None:
     found = propose(
         "During our practical\ntraining on the H800 cluster, for training on each trillion tokens,"
-        " DeepSeek 67B requires 300.6K\nGPU hours, while DeepSeek-V2 needs only 172.8K GPU hours."
+        " DeepSeek 67B requires 300.6K\nGPU hours, while DeepSeek-V2 needs only 172.8K GPU hours.",
+        "Pre-training costs 180K H800 GPU hours per trillion tokens.",
     )
     assert value(found, "gpu_hours") == "not_reported"
+    found = propose(
+        "During the pre-training stage, training on each trillion tokens requires only 180K\n"
+        "H800 GPU hours. DeepSeek-V3 costs only 2.788M GPU hours for its full training."
+    )
+    assert value(found, "gpu_hours") == 2.788e6
+
+
+def test_hardware_the_paper_says_it_uses_counts_without_the_word_training() -> None:
+    found = propose("We use 8 NVIDIA V100 GPUs with a batch size of 256 and 0.5 s per step.")
+    assert value(found, "accelerator_type") == "NVIDIA V100"
+    assert value(found, "accelerator_count") == 8
 
 
 def test_compute_of_the_work_compared_with_is_not_the_papers() -> None:

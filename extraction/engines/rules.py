@@ -10,6 +10,7 @@ describes its own training (see :mod:`extraction.engines.passages`): not in an e
 comparison, a sentence about cited work, the inference or evaluation set-up, a hypothetical,
 a figure's axis or a table of contents; a count of devices per node is not the run's count;
 fine-tuning loses to pre-training; a model name counts only where the paper uses the model.
+A sentence giving one training time per method is "ambiguous", not its first time.
 """
 
 from __future__ import annotations
@@ -39,7 +40,7 @@ from extraction.evidence.normalize import durations, flop_amounts, normalize_val
 from extraction.evidence.numbers import SUFFIXES, words_to_number
 from extraction.fields import FIELDS, Status
 
-ENGINE_VERSION = 2
+ENGINE_VERSION = 3
 """Bumped when the engine's answers change, so a run never mixes two versions' answers."""
 
 __all__ = ["ENGINE_VERSION", "MAX_QUOTE", "extract"]
@@ -48,6 +49,7 @@ __all__ = ["ENGINE_VERSION", "MAX_QUOTE", "extract"]
 _Page = Page
 _pages = read_pages
 _TRAINING = TRAINING
+_EXAMPLE = re.compile(r"\b(?:e\.g\.|such as|like|compared (?:to|with)|unlike|instead of)")
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,7 +61,6 @@ class _Candidate:
     value: object
 
 
-_EXAMPLE = re.compile(r"\b(?:e\.g\.|such as|like|compared (?:to|with)|unlike|instead of)")
 _NOT_TRAINING_TIME = re.compile(
     r"^\s*(?:of )?(?:audio|speech|video|data|labeled|labelled|transcribed|recordings?|footage|"
     r"unlabeled|unlabelled|speech data|game ?play|game time|play)\b"
@@ -72,6 +73,23 @@ _PER_UNIT = re.compile(
     r"examples?|episodes?|games?|tasks?|seeds?|queries|prompts?)\b"
 )
 """A rate ("per trillion tokens", "for each epoch"): what follows is not a run's total."""
+_RATE_AFTER = re.compile(r"\W{0,3}(?:for |on |in )?")
+
+
+def _is_rate(page: Page, start: int, end: int) -> bool:
+    """Whether the quantity at ``start:end`` is a rate: "on each trillion tokens requires
+    180K GPU hours", "172.8K GPU hours per trillion tokens"."""
+    left, _ = page.sentence(start, end)
+    if _PER_UNIT.search(page.norm[left:start]):
+        return True
+    lead = _RATE_AFTER.match(page.norm, end)
+    return bool(_PER_UNIT.match(page.norm, lead.end() if lead else end))
+
+
+_WE_USE = re.compile(
+    r"\b(?:we|our)\b[^.;]*\b(?:use[ds]?|using|utiliz\w*|employ\w*|adopt\w*|rely|relies)\b"
+)
+""""We use 8 V100 GPUs": the paper's own set-up, though no training is named."""
 
 
 def _context_score(page: Page, start: int, end: int) -> float:
@@ -97,7 +115,8 @@ def _about_our_training(page: Page, start: int, end: int) -> bool:
     if page.is_contents or is_example(page, start):
         return False
     sentence = page.sentence_text(start, end)
-    if phase(sentence) in (Phase.SECONDARY, Phase.OTHER):
+    found = phase(sentence)
+    if found is Phase.SECONDARY or (found is Phase.OTHER and not _WE_USE.search(sentence)):
         return False
     return not (is_about_others(sentence) or _MODAL.search(sentence))
 
@@ -264,7 +283,7 @@ def _gpu_hours(pages: list[Page]) -> FieldProposal:
                     continue
                 start, end = before.start(), unit.end()
                 sentence = page.sentence_text(start, end)
-                if _PER_UNIT.search(sentence) or is_example(page, start):
+                if _is_rate(page, start, end) or is_example(page, start):
                     continue
                 if is_about_others(sentence) or page.in_number_column(start):
                     continue
@@ -310,7 +329,7 @@ def _training_time(pages: list[Page]) -> FieldProposal:
                 if hours < 0.05 or not _about_our_training(page, start, end):
                     continue
                 sentence = page.sentence_text(start, end)
-                if not TRAINING.search(sentence) or _PER_UNIT.search(sentence):
+                if not TRAINING.search(sentence) or _is_rate(page, start, end):
                     continue
                 if is_periodic(page, start) or page.in_number_column(start):
                     continue
@@ -331,7 +350,26 @@ def _training_time(pages: list[Page]) -> FieldProposal:
                     score = _context_score(page, start, end) + 1.5
                     yield _Candidate(score, page, start, end, float(f"{total:.12g}"))
 
-    return _proposal("training_time_hours", _best(candidates()))
+    best = _best(candidates())
+    if best is not None and _alternatives(best):
+        left, right = best.page.sentence(best.start, best.end)
+        quote = best.page.quote(left, right)
+        return FieldProposal("training_time_hours", Status.AMBIGUOUS, None, best.page.number, quote)
+    return _proposal("training_time_hours", best)
+
+
+def _alternatives(candidate: _Candidate) -> bool:
+    """Whether the sentence of a duration lists several others beside it, one per method or
+    model ("Adapters take 30 hours; AdapterFusion takes 57 hours; and I2I takes 83"): no one
+    of them is the main run's, so the field is ambiguous."""
+    page = candidate.page
+    left, right = page.sentence(candidate.start, candidate.end)
+    inside = {
+        round(hours, 6)
+        for hours, start, end in durations(page.norm[left:right])
+        if not re.search(r"gpu|tpu|chip|device|core", page.norm[left + start : left + end])
+    }
+    return len(inside) >= 3 and candidate.value in inside
 
 
 _FLOP_WORD = re.compile(r"flop|pf-?days|pfdays|petaflop")
