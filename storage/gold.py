@@ -297,3 +297,14 @@ def iter_final(
     if current_field is not None:
         close_field()
         yield paper, finals, len(finals) == wanted and decided_fields == wanted  # type: ignore[misc]
+
+
+def gold_field(db: Database, paper_id: str, field: str) -> GoldField:
+    """The gold state of one paper's field: every judgement in effect and, when final, the
+    one that gives the gold value (with its evidence)."""
+    rows = db.conn.execute(
+        "SELECT annotator, role, verdict, status, value, decided_at, page, quote, proposal_id, "
+        "on_behalf_of FROM decision_state WHERE paper_id = ? AND field = ?",
+        [paper_id, field],
+    )
+    return settle(field, [new_judgement(Judgement, row) for row in rows])

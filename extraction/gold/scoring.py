@@ -24,8 +24,9 @@ from extraction.evidence.catalog import same_accelerator
 from extraction.evidence.textnorm import normalize
 from extraction.fields import FIELDS, FieldSpec, Kind, Status
 from storage import runs as run_store
-from storage.gold import iter_final
+from storage.gold import gold_field, iter_final
 from storage.models import decode_json_cached
+from storage.runs import Run
 
 DEFAULT_TOLERANCE = 0.05
 Z95 = 1.959963984540054
@@ -188,7 +189,8 @@ def _count(
     run_status: str | None,
     run_value: Any,
     tolerance: float,
-) -> None:
+) -> str:
+    """Count one (run, gold) pair in ``tally``; its outcome."""
     gold_status = gold[0] or ""
     gold_value = decode_json_cached(gold[1])
     if run_status == Status.REPORTED or is_list:
@@ -205,6 +207,7 @@ def _count(
         tally.true_items += len(gold_items & run_items)
         tally.false_items += len(run_items - gold_items)
         tally.missed_items += len(gold_items - run_items)
+    return result
 
 
 def _covered(db: Database, run_id: int) -> set[str]:
@@ -224,12 +227,15 @@ def score_runs(
     tolerance: float = DEFAULT_TOLERANCE,
     include_partial: bool = False,
     fields: Sequence[FieldSpec] = FIELDS,
+    errors: bool = False,
 ) -> dict[str, Any]:
     """Score runs against the gold set, in the JSON shape of ``score --json`` (docs/data.md).
 
     Args:
         include_partial: Also use final fields of papers not yet finished (the gold set "so
             far"); by default only papers whose every field is final, as ``export`` does.
+        errors: Also list, per run, every paper-field that is not correct (``errors``: see
+            :func:`field_errors`).
 
     Raises:
         LookupError: A run name does not exist.
@@ -250,6 +256,8 @@ def score_runs(
     batch: list[tuple[str, dict[str, tuple[str | None, str | None]]]] = []
 
     plan = [(spec, spec.name, spec.is_list) for spec in fields]
+    wrong: dict[str, list[tuple[str, str, str]]] = {run.name: [] for run in runs}
+    """Per run: (paper, field, outcome) of every pair that is not correct."""
 
     def tally_batch() -> None:
         for run in runs:
@@ -265,7 +273,11 @@ def score_runs(
                     if gold is None:
                         continue
                     run_status, run_value = proposed.get((paper_id, name), (None, None))
-                    _count(tallies[name], spec, is_list, gold, run_status, run_value, tolerance)
+                    result = _count(
+                        tallies[name], spec, is_list, gold, run_status, run_value, tolerance
+                    )
+                    if errors and result != "correct":
+                        wrong[run.name].append((paper_id, name, result))
         batch.clear()
 
     for paper_id, final, complete in iter_final(db, names):
@@ -276,7 +288,7 @@ def score_runs(
         if len(batch) >= BATCH:
             tally_batch()
     tally_batch()
-    return {
+    report: dict[str, Any] = {
         "gold_papers": gold_papers,
         "tolerance": tolerance,
         "runs": {
@@ -287,3 +299,78 @@ def score_runs(
             for name, score in scores.items()
         },
     }
+    if errors:
+        for run in runs:
+            report["runs"][run.name]["errors"] = field_errors(db, run, wrong[run.name], fields)
+    return report
+
+
+def _answer(status: str | None, value: Any, page: int | None, quote: str | None) -> dict[str, Any]:
+    return {"status": status, "value": value, "page": page, "quote": quote}
+
+
+def field_errors(
+    db: Database,
+    run: Run,
+    wrong: Sequence[tuple[str, str, str]],
+    fields: Sequence[FieldSpec] = FIELDS,
+) -> list[dict[str, Any]]:
+    """Every (paper, field, outcome) a run got wrong, with what it answered and what the gold
+    set says, sorted by field (in schema order), then file name, then paper id.
+
+    Each item: ``field``, ``paper_id``, ``file``, ``title``, ``outcome``; ``run`` — the run's
+    ``status`` (``null`` when it gave no answer, which counts as not reported), ``value``,
+    ``page``, ``quote`` and ``grounding``; ``gold`` — its ``status``, ``value``, and the
+    evidence (``page``, ``quote``), ``verdict`` and ``annotators`` of the decision that gives
+    the gold value.
+    """
+    order = {spec.name: index for index, spec in enumerate(fields)}
+    papers: dict[str, tuple[str, str | None]] = {}
+    found: list[dict[str, Any]] = []
+    # One indexed lookup per error (a run may get tens of thousands wrong; reading whole
+    # papers' proposals through dataclasses cost ten times more).
+    for paper_id, name, result in wrong:
+        if paper_id not in papers:
+            row = db.conn.execute(
+                "SELECT file, title FROM papers WHERE id = ?", [paper_id]
+            ).fetchone()
+            papers[paper_id] = (row[0], row[1]) if row else ("", None)
+        file, title = papers[paper_id]
+        proposal = db.conn.execute(
+            "SELECT status, value, page, quote, grounding FROM proposals "
+            "WHERE run_id = ? AND paper_id = ? AND field = ?",
+            [run.id, paper_id, name],
+        ).fetchone()
+        gold = gold_field(db, paper_id, name)
+        chosen = gold.chosen
+        found.append(
+            {
+                "field": name,
+                "paper_id": paper_id,
+                "file": file,
+                "title": title,
+                "outcome": result,
+                "run": {
+                    **(
+                        _answer(None, None, None, None)
+                        if proposal is None
+                        else _answer(
+                            proposal[0], decode_json_cached(proposal[1]), proposal[2], proposal[3]
+                        )
+                    ),
+                    "grounding": proposal[4] if proposal else None,
+                },
+                "gold": {
+                    **_answer(
+                        gold.status,
+                        gold.value,
+                        chosen.page if chosen else None,
+                        chosen.quote if chosen else None,
+                    ),
+                    "verdict": chosen.verdict if chosen else None,
+                    "annotators": list(chosen.authors) if chosen else [],
+                },
+            }
+        )
+    found.sort(key=lambda e: (order.get(e["field"], len(order)), e["file"], e["paper_id"]))
+    return found

@@ -5,10 +5,11 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
+from typing import Any
 
 import click
 
-from extraction.fields import FIELD_NAMES
+from extraction.fields import FIELD_NAMES, FieldSpec, field_spec
 from tui import console
 from tui.cli.base import EXIT_USAGE, Context, cli, pass_context, percent, rejected
 
@@ -121,15 +122,27 @@ def import_gold_command(ctx: Context, file: Path, annotator: str) -> None:
     help="Relative tolerance for numbers that are not counts.",
 )
 @click.option("--include-partial", is_flag=True, help="Also final fields of unfinished papers.")
+@click.option(
+    "--errors",
+    is_flag=True,
+    help="Also list every paper-field a run got wrong, with its answer and the gold value.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the figures as one JSON object.")
 @pass_context
 def score_command(
-    ctx: Context, run_names: tuple[str, ...], tolerance: float, include_partial: bool, as_json: bool
+    ctx: Context,
+    run_names: tuple[str, ...],
+    tolerance: float,
+    include_partial: bool,
+    errors: bool,
+    as_json: bool,
 ) -> None:
     """Accuracy of extraction runs against the gold set, per field, with 95% Wilson intervals.
 
     Each (run, gold) pair is correct, wrong_value, hallucinated (reported, gold says not) or
-    missed (not reported, gold has a value). Several runs are shown side by side.
+    missed (not reported, gold has a value). Several runs are shown side by side. --errors
+    lists every pair that is not correct, by field then file: the outcome, the run's value
+    and quote, the gold value and its evidence (with --json: an "errors" list per run).
     """
     from rich.table import Table
 
@@ -137,7 +150,9 @@ def score_command(
 
     db = ctx.db()
     try:
-        report = score_runs(db, run_names, tolerance=tolerance, include_partial=include_partial)
+        report = score_runs(
+            db, run_names, tolerance=tolerance, include_partial=include_partial, errors=errors
+        )
     except LookupError as exc:
         click.echo(f"error: --run: {exc.args[0]}", err=True)
         raise SystemExit(EXIT_USAGE) from None
@@ -172,6 +187,43 @@ def score_command(
             cells += [accuracy, counts]
         table.add_row(*cells, end_section=field == FIELD_NAMES[-1])
     console.stdout.print(table)
+    if errors:
+        for name in run_names:
+            _print_errors(name, report["runs"][name]["errors"])
+
+
+def answer_text(spec: FieldSpec, given: dict[str, Any]) -> str:
+    """One side of a scoring error as one line: the value (or status), page and quote."""
+    from extraction.evidence.normalize import format_value
+
+    if given["status"] is None:
+        return "no answer"
+    shown = format_value(spec, given["value"]) if given["status"] == "reported" else given["status"]
+    if given["status"] == "ambiguous" and given["value"] is not None:
+        shown += f" ({format_value(spec, given['value'])})"
+    page = f"p. {given['page']}" if given["page"] is not None else ""
+    if given["quote"]:
+        # One line: the quote's own line breaks are the PDF's layout, not its meaning.
+        shown += f' — {page + " " if page else ""}"{" ".join(given["quote"].split())}"'
+    elif page:
+        shown += f" — {page}"
+    return shown
+
+
+def _print_errors(run_name: str, errors: list[dict[str, Any]]) -> None:
+    """A run's errors, three lines each: field, file and outcome; the run's answer; the gold."""
+    click.echo(f"\nrun {console.printable(run_name)}: {len(errors)} paper-field(s) not correct")
+    for error in errors:
+        spec = field_spec(error["field"])
+        run, gold = error["run"], error["gold"]
+        grounding = f" ({run['grounding']})" if run["quote"] and run["grounding"] else ""
+        who = f" · {', '.join(gold['annotators'])}" if gold["annotators"] else ""
+        click.echo(
+            f"{error['field']}  {console.printable(error['file'])}  {error['outcome']}  "
+            f"[{error['paper_id']}]"
+        )
+        click.echo(f"    run   {console.printable(answer_text(spec, run) + grounding)}")
+        click.echo(f"    gold  {console.printable(answer_text(spec, gold) + who)}")
 
 
 @cli.command("agreement")

@@ -602,4 +602,18 @@ class ReviewScreen(Screen[None]):
         if self.session.run is None:
             self.say("No run to score.", severity="warning")
             return
-        self.app.push_screen(ScoreScreen(self.session.db_path, self.session.run.name))
+        self.app.push_screen(
+            ScoreScreen(self.session.db_path, self.session.run.name), self._open_scored
+        )
+
+    def _open_scored(self, target: tuple[str, str] | None) -> None:
+        """Open the paper and field chosen among the score screen's errors."""
+        if target is None:
+            return
+        paper_id, field = target
+        row = self.session.row_of(paper_id)
+        if row is None:
+            self.say("That paper is not in this review queue.", severity="warning")
+            return
+        shown = any(spec.name == field for spec in self.session.fields)
+        self.show_row(row, field if shown else None)
