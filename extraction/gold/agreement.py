@@ -12,9 +12,10 @@ otherwise (``alpha_nominal``) and, for the numeric fields, which are all positiv
 (counts, memory, hours, FLOP, USD), with the ratio metric ``((a - b) / (a + b))²`` over the
 values given (``alpha_ratio``): the interval metric ``(a - b)²`` is swamped by scale on values
 spanning orders of magnitude (64 vs 16 GPUs beside agreement on 6,144 reads 0.99996). The
-maintained library for it (``krippendorff`` on PyPI) is GPL-3.0 and brings in numpy for these
-few lines; the tests check this code against Krippendorff's published worked example for the
-nominal, interval and ratio metrics.
+maintained library for it (``krippendorff`` on PyPI) is licensed GPL-3.0, which this MIT
+project cannot take on for these few lines; the tests check this code against Krippendorff's
+published worked example for the nominal, interval and ratio metrics (and the library gives
+the same 0.9073 on the GPU case).
 """
 
 from __future__ import annotations
