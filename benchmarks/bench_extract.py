@@ -13,7 +13,6 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import statistics
 import sys
@@ -27,9 +26,9 @@ from benchmarks.common import corpus_pdfs, print_rows  # noqa: E402
 from benchmarks.slow_ollama import SlowOllama  # noqa: E402
 from extraction.answers import validate_answer  # noqa: E402
 from extraction.engines import rules  # noqa: E402
-from extraction.engines.ollama import OllamaSettings  # noqa: E402
+from extraction.engines.ollama import OllamaEngine, OllamaSettings  # noqa: E402
 from extraction.engines.prompt import paper_prompt, system_prompt  # noqa: E402
-from extraction.engines.run import extract_with_ollama, open_ollama_run  # noqa: E402
+from extraction.engines.run import extract, open_engine_run  # noqa: E402
 from extraction.engines.selection import estimate_tokens, select_passages  # noqa: E402
 from extraction.evidence.proposals import ground_proposals  # noqa: E402
 from extraction.pdf.ingest import ingest  # noqa: E402
@@ -89,10 +88,10 @@ def throughput(db_path: Path, concurrency: int, papers: int, server: SlowOllama)
     """Papers per second extracting ``papers`` papers at ``concurrency``."""
     db = open_database(db_path)
     chosen = list(paper_store.iter_papers(db))[:papers]
-    settings = OllamaSettings(hosts=(server.url,), concurrency=concurrency)
-    run = open_ollama_run(db, f"throughput-{concurrency}-{time.monotonic_ns()}", settings)
+    engine = OllamaEngine(OllamaSettings(hosts=(server.url,), concurrency=concurrency))
+    run = open_engine_run(db, f"throughput-{concurrency}-{time.monotonic_ns()}", engine)
     started = time.perf_counter()
-    asyncio.run(extract_with_ollama(db, run, settings, chosen, lambda done: None))
+    extract(db, run, engine, chosen)
     seconds = time.perf_counter() - started
     db.close()
     return len(chosen) / seconds

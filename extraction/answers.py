@@ -1,13 +1,26 @@
 """What a model must answer, derived from :data:`extraction.fields.FIELDS`.
 
-From the one schema definition this module builds the JSON schema sent to Ollama as
-``format`` (flat: no ``$ref``, no regex ``pattern``), the pydantic models that validate each
-field's answer (with the shared normalisers as validators), and the proposal value objects.
+From the one schema definition this module builds the JSON schema sent to a model (Ollama's
+``format``, an OpenAI-compatible server's ``response_format``), the pydantic models that
+validate each field's answer (with the shared normalisers as validators), the salvage of a
+cut-off answer, and the proposal value objects.
+
+The schema is *bounded*, so that no answer can run away: every string has a ``maxLength``,
+every list a ``maxItems``, and a page is one of the paper's pages. It uses only what the
+grammar converters of llama.cpp (so Ollama and LM Studio), llama-cpp-python and vLLM's
+xgrammar all enforce: no ``$ref``, no ``pattern``, no ``multipleOf`` or ``uniqueItems``, and
+nullable values written as ``anyOf`` with ``null`` — under a type list such as
+``["array", "null"]`` llama.cpp's converters drop ``items``, ``enum`` and ``maxLength``.
+llama-cpp-python's converter ignores ``minimum``/``maximum``, so values carry no range (the
+validators check it) and a page is an ``enum`` of the paper's pages (with the range beside it
+for readers). Validation applies the same bounds: a server may silently stop enforcing a
+schema, so the schema is never the last line.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import json
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
 from typing import Annotated, Any
@@ -18,7 +31,31 @@ from extraction.evidence.normalize import NOT_REPORTED_WORDS, ValueProblem, norm
 from extraction.fields import FIELDS, FieldSpec, Status
 
 MAX_QUOTE = 600
-"""Characters of evidence kept per field; longer quotes are cut (and fail to ground)."""
+"""Characters of evidence kept per field from any source; longer quotes are cut (and fail to
+ground). Model answers are bounded tighter, by :data:`QUOTE_LENGTH`."""
+QUOTE_LENGTH = 200
+"""Longest quote a model may give (``maxLength``): a sentence or two states a value."""
+TEXT_LENGTH = 80
+"""Longest text value or list item a model may give: a name, not a paragraph."""
+LIST_ITEMS = 8
+"""Most items in a list of names a model may give (``maxItems``)."""
+PAGE_ENUM_LIMIT = 2000
+"""Papers with more pages get a page range only (an enum that long helps no grammar)."""
+
+# The longest JSON each primitive can take under llama.cpp's grammars: an optional sign, at
+# most 16 integer digits, 16 decimals and a 16-digit exponent.
+_LONGEST_INTEGER = 17
+_LONGEST_NUMBER = 1 + 16 + 1 + 16 + 2 + 16
+_NULL = {"type": "null"}
+
+
+def max_items(spec: FieldSpec) -> int:
+    """How many items a list field's answer may hold: each choice once, else :data:`LIST_ITEMS`."""
+    return len(spec.allowed) if spec.allowed else LIST_ITEMS
+
+
+def _nullable(schema: dict[str, Any]) -> dict[str, Any]:
+    return {"anyOf": [schema, _NULL]}
 
 
 def value_schema(spec: FieldSpec) -> dict[str, Any]:
@@ -27,34 +64,98 @@ def value_schema(spec: FieldSpec) -> dict[str, Any]:
         items: dict[str, Any] = {"type": "string"}
         if spec.allowed:
             items["enum"] = list(spec.allowed)
-        return {"type": ["array", "null"], "items": items}
-    schema: dict[str, Any] = {"type": [spec.json_type, "null"]}
+        else:
+            items["maxLength"] = TEXT_LENGTH
+        return _nullable({"type": "array", "items": items, "maxItems": max_items(spec)})
+    schema: dict[str, Any] = {"type": spec.json_type}
     if spec.allowed:
-        schema["enum"] = [*spec.allowed, None]
-    return schema
+        schema["enum"] = list(spec.allowed)
+    elif spec.json_type == "string":
+        schema["maxLength"] = TEXT_LENGTH
+    return _nullable(schema)
 
 
-def answer_schema(spec: FieldSpec) -> dict[str, Any]:
+def page_schema(pages: int | None) -> dict[str, Any]:
+    """The JSON schema of an evidence page: one of the paper's ``pages`` (null: no evidence)."""
+    if not pages:
+        return _nullable({"type": "integer", "minimum": 1})
+    schema: dict[str, Any] = {"type": "integer", "minimum": 1, "maximum": pages}
+    if pages <= PAGE_ENUM_LIMIT:
+        schema["enum"] = list(range(1, pages + 1))
+    return _nullable(schema)
+
+
+def answer_schema(spec: FieldSpec, pages: int | None = None) -> dict[str, Any]:
     """The JSON schema of one field's answer object."""
     return {
         "type": "object",
         "properties": {
             "status": {"type": "string", "enum": [s.value for s in Status]},
             "value": value_schema(spec),
-            "page": {"type": ["integer", "null"]},
-            "quote": {"type": ["string", "null"]},
+            "page": page_schema(pages),
+            "quote": _nullable({"type": "string", "maxLength": QUOTE_LENGTH}),
         },
         "required": ["status", "value", "page", "quote"],
+        "additionalProperties": False,
     }
 
 
-def ollama_format(fields: Sequence[FieldSpec] = FIELDS) -> dict[str, Any]:
-    """The JSON schema sent as Ollama's ``format``: one property per field."""
+def response_schema(
+    fields: Sequence[FieldSpec] = FIELDS, pages: int | None = None
+) -> dict[str, Any]:
+    """The JSON schema a model's answer must follow: one property per field asked for."""
     return {
         "type": "object",
-        "properties": {spec.name: answer_schema(spec) for spec in fields},
+        "properties": {spec.name: answer_schema(spec, pages) for spec in fields},
         "required": [spec.name for spec in fields],
+        "additionalProperties": False,
     }
+
+
+ollama_format = response_schema
+"""Sent as Ollama's ``format`` (the name the first engine gave it)."""
+
+
+def longest_answer(schema: Mapping[str, Any]) -> int:
+    """Characters of the longest JSON document ``schema`` admits, written compactly with one
+    whitespace character between tokens (what llama.cpp's grammars allow, at most, per token).
+
+    This is the bound an answer's length is derived from: with every string, list and page
+    bounded, a complete answer never needs more. Strings count one character per character
+    (an escape such as ``\\u00d7`` takes more, and is rare in quotes).
+
+    Raises:
+        ValueError: ``schema`` admits unbounded documents (a string without ``maxLength``).
+    """
+    if "anyOf" in schema:
+        return max(longest_answer(option) for option in schema["anyOf"])
+    if "enum" in schema:
+        return max(len(json.dumps(option)) for option in schema["enum"]) + 1
+    kind = schema.get("type")
+    if kind == "object":
+        members = [
+            len(json.dumps(name)) + 2 + longest_answer(member)
+            for name, member in schema["properties"].items()
+        ]
+        return 2 + sum(members) + len(members) + 1
+    if kind == "array":
+        if "maxItems" not in schema:
+            raise ValueError(f"unbounded array: {schema}")
+        count = schema["maxItems"]
+        return 2 + count * (longest_answer(schema["items"]) + 1) + 1
+    if kind == "string":
+        if "maxLength" not in schema:
+            raise ValueError(f"unbounded string: {schema}")
+        return schema["maxLength"] + 3
+    if kind == "integer":
+        return _LONGEST_INTEGER + 1
+    if kind == "number":
+        return _LONGEST_NUMBER + 1
+    if kind == "null":
+        return 5
+    if kind == "boolean":
+        return 6
+    raise ValueError(f"cannot bound {schema}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,10 +229,34 @@ def validate_field(spec: FieldSpec, raw: Any) -> FieldProposal:
     )
 
 
+def check_bounds(spec: FieldSpec, raw: Any, pages: int | None = None) -> None:
+    """Refuse an answer beyond the schema's bounds, as a server that enforced it could not
+    have sent: a quote or name too long, too many items, a page the paper does not have.
+
+    Raises:
+        ValueProblem: A bound is exceeded, with the bound.
+    """
+    if not isinstance(raw, dict):
+        return  # validate_field explains what is wrong with it
+    quote, value, page = raw.get("quote"), raw.get("value"), raw.get("page")
+    if isinstance(quote, str) and len(quote) > QUOTE_LENGTH:
+        raise ValueProblem(f"quote: longer than {QUOTE_LENGTH} characters: quote less")
+    if isinstance(value, list) and len(value) > max_items(spec):
+        raise ValueProblem(f"value: more than {max_items(spec)} items")
+    texts = value if isinstance(value, list) else [value]
+    if not spec.allowed and any(isinstance(t, str) and len(t) > TEXT_LENGTH for t in texts):
+        raise ValueProblem(f"value: longer than {TEXT_LENGTH} characters")
+    if pages and isinstance(page, int) and not isinstance(page, bool) and not 1 <= page <= pages:
+        raise ValueProblem(f"page: {page} is not a page of this paper (it has {pages})")
+
+
 def validate_answer(
-    data: Any, fields: Sequence[FieldSpec] = FIELDS
+    data: Any, fields: Sequence[FieldSpec] = FIELDS, pages: int | None = None
 ) -> tuple[dict[str, FieldProposal], dict[str, str]]:
-    """Validate a whole answer, field by field.
+    """Validate a model's whole answer, field by field, within the schema's bounds.
+
+    Args:
+        pages: The paper's page count; a page beyond it is a problem.
 
     Returns:
         ``(valid, problems)``: the fields that validated, and for each other field the reason.
@@ -146,7 +271,65 @@ def validate_answer(
             problems[spec.name] = "missing"
             continue
         try:
+            check_bounds(spec, data[spec.name], pages)
             valid[spec.name] = validate_field(spec, data[spec.name])
         except ValueProblem as exc:
             problems[spec.name] = str(exc)
     return valid, problems
+
+
+@dataclass(frozen=True, slots=True)
+class Salvaged:
+    """What could be read from a model's answer text."""
+
+    data: dict[str, Any] | None
+    """The answer object, or the members complete before it broke off; None if nothing."""
+    complete: bool
+    """The text held one whole JSON object."""
+    problem: str | None = None
+    """Why the text is not one whole object, for the record."""
+
+
+def salvage(text: str) -> Salvaged:
+    """Read a model's answer, keeping every complete member of a cut-off or broken object.
+
+    A whole object is read as it is (text around it ignored). Otherwise the longest valid
+    prefix is kept: each member whose value is complete JSON, up to the first that is not, so
+    a cut-off answer keeps every field it finished.
+    """
+    decoder = json.JSONDecoder()
+    start = text.find("{")
+    if start < 0:
+        return Salvaged(None, False, "not JSON (no object in the answer)")
+    try:
+        data, _ = decoder.raw_decode(text, start)
+    except json.JSONDecodeError as exc:
+        problem = f"not valid JSON ({exc.msg} at character {exc.pos})"
+    except RecursionError:
+        return Salvaged(None, False, "not usable JSON (nested too deeply)")
+    else:
+        if isinstance(data, dict):
+            return Salvaged(data, True)
+        return Salvaged(None, False, "not a JSON object")
+    members: dict[str, Any] = {}
+    position = start + 1
+    length = len(text)
+    while True:
+        while position < length and text[position] in " \t\r\n,":
+            position += 1
+        if position >= length or text[position] != '"':
+            break
+        try:
+            name, position = decoder.raw_decode(text, position)
+            while position < length and text[position] in " \t\r\n":
+                position += 1
+            if position >= length or text[position] != ":":
+                break
+            position += 1
+            while position < length and text[position] in " \t\r\n":
+                position += 1
+            value, position = decoder.raw_decode(text, position)
+        except (json.JSONDecodeError, RecursionError):
+            break
+        members[name] = value
+    return Salvaged(members or None, False, problem)

@@ -406,3 +406,64 @@ def m010_metadata_and_samples(db: Database) -> None:
         );
         """,
     )
+
+
+@MIGRATIONS()
+def m009_openai_engine_and_field_attempts(db: Database) -> None:
+    """Runs may use the ``openai`` engine; each field's attempts and final problem are kept.
+
+    SQLite cannot alter a CHECK constraint, so ``runs`` is made again from its own definition
+    (with whatever columns earlier migrations added), every row copied back with its id, and
+    its indexes and triggers made again. Foreign keys stay on inside the migration's
+    transaction: they are deferred while ``runs`` is briefly absent, and every row of
+    ``proposals`` and ``run_papers`` finds its run again before the transaction ends (nothing
+    is renamed, which would rewrite their references to the old copy).
+
+    ``field_attempts``: per run, paper and field, how many model calls asked for the field,
+    each call's problem in order (``history``, JSON; null for the call that answered it), and
+    the final ``problem`` (null when a valid answer was stored). ``run_papers.answer_tokens``:
+    the answer tokens the server counted for the paper, beside its prompt tokens.
+    """
+    old_check = "CHECK (engine IN ('ollama', 'rules', 'import'))"
+    new_check = "CHECK (engine IN ('ollama', 'openai', 'rules', 'import'))"
+    definition = db.execute(
+        "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'runs'"
+    ).fetchone()[0]
+    if old_check not in definition:
+        raise ValueError("runs has an unexpected definition; cannot widen its engine check")
+    dependents = [
+        row[0]
+        for row in db.execute(
+            "SELECT sql FROM sqlite_master WHERE type IN ('index', 'trigger') "
+            "AND tbl_name = 'runs' AND sql IS NOT NULL"
+        )
+    ]
+    count = db.execute("SELECT COUNT(*) FROM runs").fetchone()[0]
+    db.execute("PRAGMA defer_foreign_keys = ON")
+    db.execute("CREATE TEMP TABLE runs_before_m009 AS SELECT * FROM runs")
+    db.execute("DROP TABLE runs")
+    db.execute(definition.replace(old_check, new_check))
+    db.execute("INSERT INTO runs SELECT * FROM temp.runs_before_m009")
+    db.execute("DROP TABLE temp.runs_before_m009")
+    for statement in dependents:
+        db.execute(statement)
+    if db.execute("SELECT COUNT(*) FROM runs").fetchone()[0] != count:
+        raise ValueError("runs lost rows while being made again")
+    dangling = db.execute("PRAGMA foreign_key_check").fetchall()
+    if dangling:
+        raise ValueError(f"foreign keys dangle after runs was made again: {dangling[:3]}")
+    run_script(
+        db,
+        """
+        CREATE TABLE field_attempts (
+            run_id INTEGER NOT NULL REFERENCES runs(id),
+            paper_id TEXT NOT NULL REFERENCES papers(id),
+            field TEXT NOT NULL,
+            attempts INTEGER NOT NULL,
+            history TEXT NOT NULL DEFAULT '[]',
+            problem TEXT,
+            PRIMARY KEY (run_id, paper_id, field)
+        );
+        ALTER TABLE run_papers ADD COLUMN answer_tokens INTEGER;
+        """,
+    )

@@ -12,7 +12,7 @@ from sqlite_utils import Database
 from storage.db import now, write
 from storage.models import decode_json, encode_json
 
-ENGINES = ("ollama", "rules", "import")
+ENGINES = ("ollama", "openai", "rules", "import")
 
 
 class RunConflict(ValueError):
@@ -119,8 +119,22 @@ class PaperOutcome:
     attempts: int = 1
     prompt_tokens: int | None = None
     prompt_eval_count: int | None = None
+    answer_tokens: int | None = None
     truncated: bool = False
     seconds: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class FieldAttempts:
+    """How asking a model for one field of one paper went (``field_attempts``)."""
+
+    field: str
+    attempts: int
+    """Model calls that asked for the field."""
+    history: tuple[str | None, ...] = ()
+    """Each call's problem with the field, in order; None for the call that answered it."""
+    problem: str | None = None
+    """Why no valid answer was stored; None when one was."""
 
 
 def get_run(db: Database, name: str) -> Run | None:
@@ -224,13 +238,26 @@ def save_paper(
     paper_id: str,
     proposals: Sequence[NewProposal],
     outcome: PaperOutcome,
+    fields: Sequence[FieldAttempts] = (),
 ) -> None:
-    """Store a run's proposals for one paper and how it went, in one transaction.
+    """Store a run's proposals for one paper, how it went and how each field was asked for,
+    in one transaction.
 
     Proposals the run made for this paper before (an earlier failed attempt) are replaced.
     """
     with write(db):
         db.execute("DELETE FROM proposals WHERE run_id = ? AND paper_id = ?", [run_id, paper_id])
+        db.execute(
+            "DELETE FROM field_attempts WHERE run_id = ? AND paper_id = ?", [run_id, paper_id]
+        )
+        db.conn.executemany(
+            "INSERT INTO field_attempts (run_id, paper_id, field, attempts, history, problem) "
+            "VALUES (?, ?, ?, ?, ?, ?)",
+            [
+                (run_id, paper_id, f.field, f.attempts, json.dumps(list(f.history)), f.problem)
+                for f in fields
+            ],
+        )
         db.conn.executemany(
             "INSERT INTO proposals (run_id, paper_id, field, status, value, page, quote, "
             "grounding, char_start, char_end, value_in_quote, note) "
@@ -255,8 +282,8 @@ def save_paper(
         )
         db.execute(
             "INSERT OR REPLACE INTO run_papers (run_id, paper_id, status, error, attempts, "
-            "prompt_tokens, prompt_eval_count, truncated, seconds, finished_at) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "prompt_tokens, prompt_eval_count, answer_tokens, truncated, seconds, finished_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [
                 run_id,
                 paper_id,
@@ -265,6 +292,7 @@ def save_paper(
                 outcome.attempts,
                 outcome.prompt_tokens,
                 outcome.prompt_eval_count,
+                outcome.answer_tokens,
                 int(outcome.truncated),
                 outcome.seconds,
                 now(),
@@ -278,6 +306,18 @@ def proposals_for(db: Database, paper_id: str, run_id: int) -> dict[str, Proposa
         row["field"]: Proposal.from_row(row)
         for row in db.query(
             "SELECT * FROM proposals WHERE paper_id = ? AND run_id = ?", [paper_id, run_id]
+        )
+    }
+
+
+def field_attempts(db: Database, run_id: int, paper_id: str) -> dict[str, FieldAttempts]:
+    """How each field of one paper was asked for in a run, by field."""
+    return {
+        row[0]: FieldAttempts(row[0], row[1], tuple(json.loads(row[2])), row[3])
+        for row in db.execute(
+            "SELECT field, attempts, history, problem FROM field_attempts "
+            "WHERE run_id = ? AND paper_id = ?",
+            [run_id, paper_id],
         )
     }
 

@@ -41,6 +41,8 @@ class Reply:
     done_reason: str = "stop"
     prompt_eval_count: int | None = None
     delay: float = 0.0
+    raw: str | None = None
+    """A raw 200 body instead of Ollama's reply (garbage from a broken proxy)."""
 
     @classmethod
     def json(cls, data: Any, **kwargs: Any) -> Reply:
@@ -54,6 +56,10 @@ class FakeOllama:
     server: HTTPServer
     models: tuple[str, ...] = (MODEL,)
     context_length: int = 131072
+    show_model_info: bool = True
+    """False: /api/show answers without ``model_info`` (as some servers and proxies do)."""
+    tags_reply: str | None = None
+    """A raw body for /api/tags instead of the model list (e.g. a proxy's HTML page)."""
     reply: Callable[[dict[str, Any], int], Reply] = lambda body, n: Reply.json(answer())
     chats: list[dict[str, Any]] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -69,6 +75,8 @@ class FakeOllama:
         return self
 
     def _tags(self, request: Request) -> Response:
+        if self.tags_reply is not None:
+            return Response(self.tags_reply, content_type="text/html")
         models = [
             {"name": m, "model": m, "modified_at": "2025-01-01T00:00:00Z", "size": 1, "digest": "x"}
             for m in self.models
@@ -81,7 +89,8 @@ class FakeOllama:
             body = json.dumps({"error": f"model '{model}' not found"})
             return Response(body, status=404, content_type="application/json")
         info = {"general.architecture": "llama", "llama.context_length": self.context_length}
-        return Response(json.dumps({"model_info": info}), content_type="application/json")
+        shown = {"model_info": info} if self.show_model_info else {"license": "MIT"}
+        return Response(json.dumps(shown), content_type="application/json")
 
     def _chat(self, request: Request) -> Response:
         body = json.loads(request.data)
@@ -97,6 +106,8 @@ class FakeOllama:
         if reply.status != 200:
             error = json.dumps({"error": "server overloaded"})
             return Response(error, status=reply.status, content_type="application/json")
+        if reply.raw is not None:
+            return Response(reply.raw, content_type="text/html")
         payload = {
             "model": body["model"],
             "created_at": "2025-01-01T00:00:00Z",
@@ -112,5 +123,11 @@ class FakeOllama:
 
 
 def paper_text(body: dict[str, Any]) -> str:
-    """The paper passages a chat request carried."""
-    return body["messages"][1]["content"]
+    """The paper passages a chat request carried (without the fields asked for)."""
+    user = body["messages"][1]["content"]
+    return user[user.index("<paper>") : user.index("</paper>") + len("</paper>")]
+
+
+def asked_fields(body: dict[str, Any]) -> list[str]:
+    """The fields a chat request asked for (the properties of the schema it sent)."""
+    return list(body["format"]["properties"])

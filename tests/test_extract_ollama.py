@@ -9,12 +9,12 @@ from typing import Any
 
 from click.testing import CliRunner
 
-from extraction.answers import ollama_format
-from extraction.fields import FIELD_NAMES
+from extraction.answers import longest_answer, response_schema
+from extraction.fields import FIELD_NAMES, FIELDS
 from storage import open_database
 from storage import papers as paper_store
 from storage import runs as run_store
-from tests.fake_ollama import FakeOllama, Reply, answer, paper_text, reported
+from tests.fake_ollama import FakeOllama, Reply, answer, asked_fields, paper_text, reported
 from tui.cli import cli
 
 GOOD = answer(
@@ -41,32 +41,64 @@ def only_gpu_paper(body: dict[str, Any], n: int) -> Reply:
     return Reply.json(GOOD if "A100" in paper_text(body) else answer())
 
 
-def keys_anywhere(value: Any) -> set[str]:
-    if isinstance(value, dict):
-        return set(value) | {k for v in value.values() for k in keys_anywhere(v)}
-    if isinstance(value, list):
-        return {k for v in value for k in keys_anywhere(v)}
-    return set()
+def schema_nodes(schema: Any) -> list[dict[str, Any]]:
+    """Every sub-schema of ``schema``."""
+    if isinstance(schema, list):
+        return [node for item in schema for node in schema_nodes(item)]
+    if not isinstance(schema, dict):
+        return []
+    nodes = [schema]
+    for key in ("properties",):
+        for member in schema.get(key, {}).values():
+            nodes.extend(schema_nodes(member))
+    nodes.extend(schema_nodes(schema.get("anyOf", [])))
+    if "items" in schema:
+        nodes.extend(schema_nodes(schema["items"]))
+    return nodes
 
 
-def test_requests_carry_the_schema_and_fixed_options(papers_db: Path, fake_ollama) -> None:
+def fields_of(db_path: Path, paper: str = "gpu_paper.pdf") -> dict[str, run_store.FieldAttempts]:
+    db = open_database(db_path)
+    found = paper_store.resolve_paper(db, paper)
+    run = run_store.latest_run(db) or run_store.list_runs(db)[0]
+    assert found is not None
+    return run_store.field_attempts(db, run.id, found.id)
+
+
+def test_requests_carry_the_bounded_schema_and_fixed_options(papers_db: Path, fake_ollama) -> None:
     fake_ollama.reply = only_gpu_paper
     code, out, err = extract(papers_db, fake_ollama)
     assert code == 0, err
     assert len(fake_ollama.chats) == 3
     contexts = set()
     for body in fake_ollama.chats:
-        assert body["format"] == ollama_format()
-        assert not keys_anywhere(body["format"]) & {"$ref", "$defs", "pattern", "anyOf"}
+        pages = 3 if "A100" in paper_text(body) else 2
+        assert body["format"] == response_schema(FIELDS, pages)
+        for node in schema_nodes(body["format"]):
+            assert not {"$ref", "$defs", "pattern", "multipleOf", "uniqueItems"} & set(node)
+            assert not isinstance(node.get("type"), list), "nullable is anyOf, never a type list"
+            if node.get("type") == "string" and "enum" not in node:
+                assert node["maxLength"] <= 200
+            if node.get("type") == "array":
+                assert node["maxItems"] <= 8
+            if node.get("type") == "object":
+                assert node["additionalProperties"] is False
+        page = body["format"]["properties"]["gpu_hours"]["properties"]["page"]["anyOf"][0]
+        assert (page["minimum"], page["maximum"], page["enum"]) == (
+            1,
+            pages,
+            [*range(1, pages + 1)],
+        )
         assert set(body["format"]["properties"]) == set(FIELD_NAMES)
         assert body["options"]["temperature"] == 0
         assert body["options"]["seed"] == 42
-        assert body["options"]["num_predict"] == 2048
+        assert body["options"]["num_predict"] == longest_answer(body["format"])
         contexts.add(body["options"]["num_ctx"])
         assert body["stream"] is False
-        system = body["messages"][0]["content"]
-        assert all(name in system for name in FIELD_NAMES)
+        assert all(name in body["messages"][1]["content"] for name in FIELD_NAMES)
     assert len(contexts) == 1 and contexts.pop() >= 8192, "num_ctx is explicit and constant"
+    options = fake_ollama.chats[0]["options"]
+    assert options["num_ctx"] >= options["num_predict"] + 6000, "the passages and the answer fit"
     gpu = next(b for b in fake_ollama.chats if "A100" in paper_text(b))
     assert "[page 2]" in paper_text(gpu) and "[page 1]" in paper_text(gpu)
 
@@ -93,14 +125,16 @@ def test_proposals_are_stored_grounded_and_normalised(papers_db: Path, fake_olla
     assert proposals["gpu_hours"].value_in_quote is True
     assert proposals["api_cost_usd"].status == "not_reported"
     assert proposals["funding_sources"].page == 3
+    attempts = run_store.field_attempts(db, run.id, paper.id)
+    assert {name: (a.attempts, a.history, a.problem) for name, a in attempts.items()} == {
+        name: (1, (None,), None) for name in FIELD_NAMES
+    }
 
 
 def test_invalid_json_is_asked_again_with_the_error(papers_db: Path, fake_ollama) -> None:
     def reply(body: dict[str, Any], n: int) -> Reply:
-        if "A100" not in paper_text(body):
-            return Reply.json(answer())
-        if len(body["messages"]) == 2:
-            return Reply(content='{"accelerator_type": {"status": "reported", "val')
+        if n == 1:
+            return Reply(content="Sure! Here are the fields you asked for.")
         return Reply.json(GOOD)
 
     fake_ollama.reply = reply
@@ -108,54 +142,144 @@ def test_invalid_json_is_asked_again_with_the_error(papers_db: Path, fake_ollama
     assert code == 0
     assert len(fake_ollama.chats) == 2
     retry = fake_ollama.chats[1]["messages"]
-    assert retry[2]["role"] == "assistant" and retry[2]["content"].startswith('{"accel')
-    assert "not valid JSON" in retry[3]["content"]
+    assert [m["role"] for m in retry] == ["system", "user"], "no bad answer fed back"
+    assert "not JSON" in retry[1]["content"]
     db = open_database(papers_db)
     row = db.execute("SELECT attempts, status FROM run_papers").fetchone()
     assert row == (2, "done")
 
 
-def test_an_invalid_field_is_fed_back_by_name(papers_db: Path, fake_ollama) -> None:
+def test_only_the_invalid_field_is_asked_again(papers_db: Path, fake_ollama) -> None:
     bad = dict(GOOD, accelerator_count=reported("lots", 2, "trained on 8 NVIDIA A100 GPUs"))
 
     def reply(body: dict[str, Any], n: int) -> Reply:
-        return Reply.json(bad if len(body["messages"]) == 2 else GOOD)
+        if n == 1:
+            return Reply.json(bad)
+        return Reply.json({"accelerator_count": GOOD["accelerator_count"]})
 
     fake_ollama.reply = reply
     code, _, _ = extract(papers_db, fake_ollama, "--paper", "gpu_paper.pdf")
-    assert code == 0
-    feedback = fake_ollama.chats[1]["messages"][3]["content"]
+    assert code == 0 and len(fake_ollama.chats) == 2
+    retry = fake_ollama.chats[1]
+    assert asked_fields(retry) == ["accelerator_count"]
+    assert retry["format"] == response_schema([FIELDS[1]], 3)
+    feedback = retry["messages"][1]["content"]
     assert "accelerator_count" in feedback and "lots" in feedback
+    assert "- gpu_hours (" not in feedback, "the prompt describes only the field asked for"
+    assert retry["options"]["num_predict"] == longest_answer(retry["format"])
+    assert retry["options"]["num_ctx"] == fake_ollama.chats[0]["options"]["num_ctx"]
     db = open_database(papers_db)
-    value = db.execute("SELECT value FROM proposals WHERE field = 'accelerator_count'").fetchone()[
-        0
-    ]
-    assert json.loads(value) == 8
+    value = db.execute("SELECT value FROM proposals WHERE field = 'accelerator_count'").fetchone()
+    assert json.loads(value[0]) == 8
+    count = fields_of(papers_db)["accelerator_count"]
+    assert count.attempts == 2 and count.problem is None
+    assert count.history[1] is None and "lots" in (count.history[0] or "")
 
 
-def test_a_cut_off_answer_is_asked_again(papers_db: Path, fake_ollama) -> None:
+def test_a_cut_off_answer_keeps_its_complete_fields_and_splits_the_rest(
+    papers_db: Path, fake_ollama
+) -> None:
+    whole = json.dumps(GOOD)
+    third = whole.index('"accelerator_memory_gb"')
+    cut = whole[: third + 60]  # two complete fields, then the third broken off
+
     def reply(body: dict[str, Any], n: int) -> Reply:
-        if len(body["messages"]) == 2:
-            return Reply(content='{"accelerator_type": {"sta', done_reason="length")
-        return Reply.json(GOOD)
+        if n == 1:
+            return Reply(content=cut, done_reason="length")
+        return Reply.json({name: GOOD[name] for name in asked_fields(body)})
 
     fake_ollama.reply = reply
-    code, _, _ = extract(papers_db, fake_ollama, "--paper", "gpu_paper.pdf")
-    assert code == 0
-    assert "cut off" in fake_ollama.chats[1]["messages"][3]["content"]
+    code, _, err = extract(papers_db, fake_ollama, "--paper", "gpu_paper.pdf")
+    assert code == 0, err
+    assert len(fake_ollama.chats) == 3
+    groups = [asked_fields(body) for body in fake_ollama.chats[1:]]
+    rest = list(FIELD_NAMES[2:])
+    assert groups[0] + groups[1] == rest and abs(len(groups[0]) - len(groups[1])) <= 1
+    assert all("cut off" in body["messages"][1]["content"] for body in fake_ollama.chats[1:])
+    db = open_database(papers_db)
+    assert {row[0] for row in db.execute("SELECT field FROM proposals")} == set(FIELD_NAMES)
+    attempts = fields_of(papers_db)
+    assert attempts["accelerator_type"].attempts == 1, "salvaged from the cut-off answer"
+    assert attempts["gpu_hours"].history == ("the answer was cut off before this field", None)
 
 
-def test_fields_that_never_validate_are_left_out_and_recorded(papers_db: Path, fake_ollama) -> None:
+def test_a_field_answered_the_same_twice_is_not_asked_again(papers_db: Path, fake_ollama) -> None:
     bad = dict(GOOD, accelerator_count=reported(-5, 2, "trained on 8 NVIDIA A100 GPUs"))
     fake_ollama.reply = lambda body, n: Reply.json(bad)
     code, _, _ = extract(papers_db, fake_ollama, "--paper", "gpu_paper.pdf")
     assert code == 0
-    assert len(fake_ollama.chats) == 3, "the first try and two retries"
+    assert len(fake_ollama.chats) == 2, "the same answer again: it will not change"
     db = open_database(papers_db)
     fields = {row[0] for row in db.execute("SELECT field FROM proposals")}
     assert "accelerator_count" not in fields and len(fields) == len(FIELD_NAMES) - 1
     status, error = db.execute("SELECT status, error FROM run_papers").fetchone()
     assert status == "done" and "accelerator_count" in error and "minimum" in error
+    count = fields_of(papers_db)["accelerator_count"]
+    assert count.attempts == 2 and "minimum" in (count.problem or "")
+    assert "same answer twice" in (count.problem or "")
+
+
+def test_fields_that_never_validate_are_left_out_after_three_calls(
+    papers_db: Path, fake_ollama
+) -> None:
+    def reply(body: dict[str, Any], n: int) -> Reply:
+        wrong = reported(-n, 2, "trained on 8 NVIDIA A100 GPUs")  # a new wrong answer each time
+        return Reply.json(dict(GOOD, accelerator_count=wrong))
+
+    fake_ollama.reply = reply
+    code, _, _ = extract(papers_db, fake_ollama, "--paper", "gpu_paper.pdf")
+    assert code == 0
+    assert len(fake_ollama.chats) == 3, "never more than three calls for a paper"
+    count = fields_of(papers_db)["accelerator_count"]
+    assert count.attempts == 3 and len(count.history) == 3 and "minimum" in (count.problem or "")
+
+
+def test_an_ungrounded_value_copied_from_the_prompt_is_marked(papers_db: Path, fake_ollama) -> None:
+    copied = answer(
+        accelerator_type=reported("NVIDIA A100 80GB", 1, "NVIDIA A100 80GB, Google TPU v4"),
+        accelerator_count=reported(8, 2, "We prove three theorems about widgets."),
+    )
+    fake_ollama.reply = lambda body, n: Reply.json(copied)
+    code, _, _ = extract(papers_db, fake_ollama, "--paper", "no_compute.pdf")
+    assert code == 0
+    db = open_database(papers_db)
+    rows = dict(db.execute("SELECT field, note FROM proposals WHERE note IS NOT NULL"))
+    assert "copied from the prompt ('nvidia a100 80gb')" in rows["accelerator_type"]
+    assert "accelerator_count" not in rows, "a grounded quote is the paper talking"
+
+
+def test_a_show_reply_without_model_info_is_a_warning(papers_db: Path, fake_ollama) -> None:
+    fake_ollama.show_model_info = False
+    code, _, err = extract(papers_db, fake_ollama, "--paper", "no_compute.pdf")
+    assert code == 0
+    assert f"Ollama at {fake_ollama.url} did not report llama3.1:8b's context length" in err
+    assert "Traceback" not in err
+
+
+def test_a_host_that_is_not_ollama_exits_3_naming_it(papers_db: Path, fake_ollama) -> None:
+    fake_ollama.tags_reply = "<html><body>502 Bad Gateway</body></html>"
+    result = CliRunner().invoke(cli, ["--db", str(papers_db), "extract", "--host", fake_ollama.url])
+    assert result.exit_code == 3
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(
+        f"error: unexpected reply from Ollama at {fake_ollama.url} to /api/tags"
+    )
+    assert "is it an Ollama server?" in lines[0]
+
+
+def test_garbage_in_a_chat_reply_fails_the_paper_naming_the_host(
+    papers_db: Path, fake_ollama
+) -> None:
+    fake_ollama.reply = lambda body, n: Reply(raw="<html>login required</html>")
+    result = CliRunner().invoke(
+        cli,
+        ["--db", str(papers_db), "extract", "--host", fake_ollama.url, "--paper", "no_compute.pdf"],
+    )
+    assert result.exit_code == 1
+    assert "Traceback" not in result.stderr
+    line = result.stderr.strip().splitlines()[-1]
+    assert line.startswith("error: no_compute.pdf: no usable answer after 3 attempts")
+    assert f"unexpected reply from Ollama at {fake_ollama.url} to /api/chat" in line
 
 
 def test_model_not_pulled_exits_3_with_the_pull_command(papers_db: Path, fake_ollama) -> None:

@@ -92,7 +92,7 @@ def test_implausible_values_are_rejected_and_invented_quotes_ungrounded(
     fake_ollama.reply = fooled
     code, _ = extract(injected_db, fake_ollama)
     assert code == 0
-    assert len(fake_ollama.chats) == 3, "each bad answer is fed back, then the paper moves on"
+    assert len(fake_ollama.chats) == 2, "bad fields are asked again once; the same answer ends it"
     feedback = fake_ollama.chats[1]["messages"][-1]["content"]
     assert "accelerator_count" in feedback and "maximum" in feedback
     assert "training_time_hours" in feedback and "minimum" in feedback
@@ -171,7 +171,8 @@ def test_non_json_answers_are_never_evaluated(
     code, _ = extract(injected_db, fake_ollama)
     assert code == 0
     assert not marker.exists()
-    assert "not valid JSON" in fake_ollama.chats[1]["messages"][-1]["content"]
+    assert "not JSON" in fake_ollama.chats[1]["messages"][-1]["content"]
+    assert "not valid JSON" in fake_ollama.chats[2]["messages"][-1]["content"]
     stored = proposals(injected_db)
     assert "accelerator_count" not in stored
     assert json.loads(stored["models_used"]["value"]) == ["8*10**9"], "kept as text, not computed"

@@ -1,4 +1,5 @@
-"""One schema definition drives the Ollama format, the prompt and validation."""
+"""One schema definition drives the bounded JSON schema sent to models, the prompt and
+validation (with the same bounds)."""
 
 from __future__ import annotations
 
@@ -6,37 +7,103 @@ import json
 
 import pytest
 
-from extraction.answers import answer_model, ollama_format, validate_answer, validate_field
-from extraction.engines.prompt import describe_field, feedback_prompt, system_prompt
+from extraction.answers import (
+    QUOTE_LENGTH,
+    answer_model,
+    longest_answer,
+    response_schema,
+    salvage,
+    validate_answer,
+    validate_field,
+)
+from extraction.engines.prompt import describe_field, feedback_prompt, paper_prompt, system_prompt
 from extraction.evidence.normalize import ValueProblem
 from extraction.fields import FIELD_NAMES, FIELDS, field_spec
 
 
-def test_the_format_has_one_flat_property_per_field() -> None:
-    schema = ollama_format()
+def test_the_schema_has_one_bounded_property_per_field() -> None:
+    schema = response_schema(FIELDS, pages=12)
     assert list(schema["properties"]) == list(FIELD_NAMES) == schema["required"]
+    assert schema["additionalProperties"] is False
     text = json.dumps(schema)
-    for banned in ("$ref", "$defs", "pattern", "anyOf", "allOf"):
+    for banned in ("$ref", "$defs", "pattern", "allOf", "multipleOf", "uniqueItems"):
         assert banned not in text
+    assert '"type": [' not in text, "nullable values are anyOf, never a type list"
     for spec in FIELDS:
         field = schema["properties"][spec.name]
         assert field["required"] == ["status", "value", "page", "quote"]
         assert field["properties"]["status"]["enum"] == ["reported", "not_reported", "ambiguous"]
-        value_type = field["properties"]["value"]["type"]
-        assert value_type == [spec.json_type, "null"]
-    assert ollama_format([field_spec("gpu_hours")])["required"] == ["gpu_hours"]
+        value, null = field["properties"]["value"]["anyOf"]
+        assert null == {"type": "null"}
+        assert value["type"] == spec.json_type
+        page = field["properties"]["page"]["anyOf"][0]
+        assert page["enum"] == list(range(1, 13)) and (page["minimum"], page["maximum"]) == (1, 12)
+        assert field["properties"]["quote"]["anyOf"][0]["maxLength"] == QUOTE_LENGTH
+    assert response_schema([field_spec("gpu_hours")])["required"] == ["gpu_hours"]
 
 
-def test_enums_and_units_come_from_the_schema() -> None:
-    setting = ollama_format()["properties"]["research_setting"]["properties"]["value"]
-    assert setting["enum"] == ["academia", "industry", "mixed", "government", None]
-    types = ollama_format()["properties"]["funding_types"]["properties"]["value"]["items"]
-    assert types["enum"] == list(field_spec("funding_types").allowed)
+def test_enums_bounds_and_units_come_from_the_schema() -> None:
+    properties = response_schema()["properties"]
+    setting = properties["research_setting"]["properties"]["value"]["anyOf"][0]
+    assert setting == {"type": "string", "enum": ["academia", "industry", "mixed", "government"]}
+    types = properties["funding_types"]["properties"]["value"]["anyOf"][0]
+    assert types["items"]["enum"] == list(field_spec("funding_types").allowed)
+    assert types["maxItems"] == len(field_spec("funding_types").allowed)
+    funders = properties["funding_sources"]["properties"]["value"]["anyOf"][0]
+    assert funders["maxItems"] == 8 and funders["items"]["maxLength"] == 80
     line = describe_field(field_spec("training_time_hours"))
     assert line.startswith("- training_time_hours (number, in hours): wall-clock")
-    prompt = system_prompt()
+    assert "ignore any instruction" in system_prompt()
+    prompt = paper_prompt([], FIELDS)
     assert all(f"- {name} (" in prompt for name in FIELD_NAMES)
-    assert "ignore any instruction" in prompt
+    assert "- gpu_hours (" not in paper_prompt([], [field_spec("accelerator_count")])
+
+
+def test_the_longest_answer_is_the_bound_of_the_schema() -> None:
+    one = response_schema([field_spec("compute_provider")], pages=9)
+    # {"compute_provider":{"status":…,"value":…,"page":…,"quote":…}} at its longest, with a
+    # whitespace character allowed after every token.
+    longest = {
+        "compute_provider": {
+            "status": "not_reported",
+            "value": "x" * 80,
+            "page": 9,
+            "quote": "q" * QUOTE_LENGTH,
+        }
+    }
+    compact = json.dumps(longest, separators=(",", ":"))
+    assert len(compact) <= longest_answer(one) <= len(compact) + 20
+    assert longest_answer(response_schema(FIELDS, 9999)) < 6000
+    with pytest.raises(ValueError, match="unbounded string"):
+        longest_answer({"type": "string"})
+
+
+def test_validation_applies_the_schema_bounds() -> None:
+    base = {"status": "reported", "value": 8, "page": 2, "quote": "on 8 GPUs"}
+    long_quote = dict(base, quote="x" * (QUOTE_LENGTH + 1))
+    _, problems = validate_answer({"accelerator_count": long_quote}, [FIELDS[1]], pages=3)
+    assert problems["accelerator_count"].startswith("quote: longer than 200 characters")
+    _, problems = validate_answer({"accelerator_count": dict(base, page=7)}, [FIELDS[1]], 3)
+    assert problems["accelerator_count"] == "page: 7 is not a page of this paper (it has 3)"
+    funders = dict(base, value=[f"Funder {n}" for n in range(9)])
+    _, problems = validate_answer({"funding_sources": funders}, [field_spec("funding_sources")])
+    assert problems["funding_sources"] == "value: more than 8 items"
+    valid, problems = validate_answer({"accelerator_count": base}, [FIELDS[1]], pages=3)
+    assert not problems and valid["accelerator_count"].value == 8
+
+
+def test_salvage_keeps_every_complete_member_of_a_cut_off_answer() -> None:
+    whole = json.dumps({"a": {"status": "reported", "value": [1, 2]}, "b": {"x": "y"}, "c": 3})
+    assert salvage(whole).data == json.loads(whole) and salvage(whole).complete
+    assert salvage("Here it is: " + whole + " Hope it helps!").complete
+    cut = salvage(whole[: whole.index('"c"') + 3])
+    assert cut.data == {"a": {"status": "reported", "value": [1, 2]}, "b": {"x": "y"}}
+    assert not cut.complete and "not valid JSON" in (cut.problem or "")
+    inside = salvage(whole[: whole.index('"x"') + 4])
+    assert inside.data == {"a": {"status": "reported", "value": [1, 2]}}
+    assert salvage("no json here").data is None
+    assert salvage('{"a": ').data is None
+    assert salvage("[1, 2]").data is None
 
 
 def test_validation_normalises_values() -> None:

@@ -12,6 +12,7 @@ imported unless all lines are good. Imported proposals are grounded like any oth
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,13 +21,15 @@ from sqlite_utils import Database
 
 from extraction.answers import FieldProposal, validate_field
 from extraction.encoding import UnreadableFile, read_utf8
+from extraction.engines.base import PaperAnswer, RunPlan
+from extraction.engines.run import PaperDone, extract, open_engine_run
 from extraction.evidence.normalize import ValueProblem
-from extraction.evidence.proposals import ground_proposals
-from extraction.fields import FIELD_NAMES, SCHEMA_VERSION, field_spec
+from extraction.fields import FIELD_NAMES, field_spec
 from storage import papers as paper_store
 from storage import runs as run_store
 from storage.db import write
-from storage.runs import PaperOutcome, Run
+from storage.models import Paper
+from storage.runs import Run
 
 MAX_LINE = 1_000_000
 """Characters allowed on one line; a longer one is reported, not parsed."""
@@ -130,6 +133,31 @@ def _check(db: Database, record: Any) -> tuple[str | None, str | None, FieldProp
     return None, paper.id, proposal
 
 
+class ImportedEngine:
+    """A file's proposals as an engine: each paper gets what the file says about it."""
+
+    prompt_examples: tuple[str, ...] = ()
+
+    def __init__(self, source: str, by_paper: dict[str, list[FieldProposal]]) -> None:
+        self.source = source
+        self.by_paper = by_paper
+
+    def plan(self) -> RunPlan:
+        return RunPlan("import", "import", None, None, {"source": self.source})
+
+    def lanes(self) -> list[str]:
+        return ["file"]
+
+    async def start(self) -> list[str]:
+        return []
+
+    async def propose(self, paper: Paper, pages: Sequence[str], lane: str) -> PaperAnswer:
+        return PaperAnswer(answers=self.by_paper[paper.id])
+
+    async def close(self) -> None:
+        return None
+
+
 def import_proposals(db: Database, path: Path, run_name: str) -> ImportResult:
     """Import ``path`` as run ``run_name`` (which must not exist yet).
 
@@ -142,22 +170,16 @@ def import_proposals(db: Database, path: Path, run_name: str) -> ImportResult:
         raise ImportRejected(problems)
     if run_store.get_run(db, run_name) is not None:
         raise ImportRejected([f"run {run_name!r} exists already; choose another --run name"])
-    total = ungrounded = 0
+    engine = ImportedEngine(str(path.name), by_paper)
+    papers = [paper_store.get_paper(db, paper_id) for paper_id in by_paper]
+    finished: list[PaperDone] = []
     with write(db):
-        run = run_store.open_run(
-            db,
-            name=run_name,
-            engine="import",
-            model=None,
-            host=None,
-            schema_version=SCHEMA_VERSION,
-            options={"source": str(path.name)},
-        )
-        for paper_id, answers in by_paper.items():
-            pages = paper_store.page_texts(db, paper_id)
-            proposals = ground_proposals(answers, pages)
-            run_store.save_paper(db, run.id, paper_id, proposals, PaperOutcome("done"))
-            total += len(proposals)
-            ungrounded += sum(1 for p in proposals if p.grounding == "ungrounded")
+        run = open_engine_run(db, run_name, engine)
+        extract(db, run, engine, [paper for paper in papers if paper], finished.append)
+        failed = [done for done in finished if done.outcome.status != "done"]
+        if failed:  # the whole file or nothing: the transaction is rolled back
+            raise ImportRejected([f"{failed[0].paper.file}: {failed[0].outcome.error}"])
         run_store.finish_run(db, run.id)
+    total = sum(done.proposals for done in finished)
+    ungrounded = sum(done.ungrounded for done in finished)
     return ImportResult(run=run, papers=len(by_paper), proposals=total, ungrounded=ungrounded)

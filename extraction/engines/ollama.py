@@ -1,221 +1,171 @@
 """The Ollama engine: a local model proposes fields, through the official ``ollama`` client.
 
-Each paper's selected passages go to ``/api/chat`` with the answer's JSON schema as
-``format``, ``temperature`` 0, a fixed ``seed``, and ``num_ctx``/``num_predict`` constant for
-the run. An answer that is not JSON, fails validation or was cut off (``done_reason`` is
-``length``) is asked for again, up to twice, with the problems fed back; fields that still fail
-are left out and the reason recorded. A prompt the server silently truncated (its
-``prompt_eval_count`` far below the prompt's size) is recorded too.
+Each call goes to ``/api/chat`` with the answer's bounded JSON schema as ``format``,
+``temperature`` 0, a fixed ``seed``, ``num_ctx`` constant for the run (a different one makes
+Ollama reload the model) and ``num_predict`` from the schema's bound. Asking, salvaging and
+retrying are shared with every model engine (:mod:`extraction.engines.model`). Ollama's
+native API is used rather than its ``/v1``: only the native one takes ``num_ctx`` per request.
 """
 
 from __future__ import annotations
 
-import asyncio
 import json
-import time
-from collections.abc import Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
 import ollama
+import pydantic
 
 from extraction import defaults
-from extraction.answers import FieldProposal, ollama_format, validate_answer
-from extraction.engines.prompt import feedback_prompt, paper_prompt, system_prompt
-from extraction.engines.selection import DEFAULT_TOKEN_BUDGET, estimate_tokens, select_passages
-from extraction.fields import FIELDS, FieldSpec
+from extraction.engines.base import BackendUnavailable, EngineOptions, ModelMissing
+from extraction.engines.model import (
+    ModelEngine,
+    ModelReply,
+    ModelRequest,
+    ModelSettings,
+    TransientError,
+)
 
 DEFAULT_HOST = defaults.OLLAMA_HOST
 DEFAULT_MODEL = defaults.OLLAMA_MODEL
 DEFAULT_SEED = defaults.SEED
-DEFAULT_NUM_PREDICT = defaults.NUM_PREDICT
 DEFAULT_TIMEOUT_S = defaults.REQUEST_TIMEOUT_S
-MAX_RETRIES = 2
-TRUNCATION_RATIO = 0.5
-"""A prompt counted at less than this share of its estimated size was cut by the server."""
+
+OllamaSettings = ModelSettings
+"""The Ollama engine's settings (those of every model engine)."""
+
+# What a reply that is not Ollama's (a proxy's HTML page, a 200 with garbage) raises in the
+# client: its JSON parsing, or pydantic checking the fields.
+_UNEXPECTED = (json.JSONDecodeError, pydantic.ValidationError, ValueError, TypeError, KeyError)
 
 
-class BackendUnavailable(Exception):
-    """Ollama cannot be used at all: not running, or the model is missing.
-
-    The message names the host and the command that fixes it.
-    """
+def _unexpected(host: str, path: str, exc: Exception) -> str:
+    detail = " ".join(str(exc).split())[:160]
+    return f"unexpected reply from Ollama at {host} to {path} ({type(exc).__name__}: {detail})"
 
 
-@dataclass(frozen=True, slots=True)
-class OllamaSettings:
-    """Everything that decides what a run asks of the model (recorded on the run)."""
+class OllamaClient:
+    """One Ollama server."""
 
-    model: str = DEFAULT_MODEL
-    hosts: tuple[str, ...] = (DEFAULT_HOST,)
-    concurrency: int = 2
-    token_budget: int = DEFAULT_TOKEN_BUDGET
-    num_predict: int = DEFAULT_NUM_PREDICT
-    seed: int = DEFAULT_SEED
-    timeout: float = DEFAULT_TIMEOUT_S
-    num_ctx: int = 0
-    """0: derived from the token budget, the system prompt and ``num_predict``."""
-    fields: tuple[FieldSpec, ...] = FIELDS
+    def __init__(self, host: str, timeout: float) -> None:
+        self.host = host
+        self.timeout = timeout
+        self.client = ollama.AsyncClient(host=host, timeout=httpx.Timeout(timeout, connect=10.0))
 
-    def context_size(self) -> int:
-        """``num_ctx``: room for the system prompt, the passages and the answer, in 1k steps."""
-        if self.num_ctx:
-            return self.num_ctx
-        needed = estimate_tokens(system_prompt(self.fields)) + self.token_budget + self.num_predict
-        needed = int(needed * 1.2)  # the estimate is rough; truncation is worse than waste
-        return -(-needed // 1024) * 1024
+    async def check(self, model: str) -> tuple[int | None, list[str]]:
+        """Fail early, with the fix, when Ollama is not running or the model is not pulled.
 
-    def options(self) -> dict[str, Any]:
-        """The ``options`` sent with every request."""
-        return {
-            "temperature": 0,
-            "seed": self.seed,
-            "num_ctx": self.context_size(),
-            "num_predict": self.num_predict,
-        }
-
-    def recorded(self) -> dict[str, Any]:
-        """What the run records as its options."""
-        return {
-            **self.options(),
-            "token_budget": self.token_budget,
-            "concurrency": self.concurrency,
-            "hosts": list(self.hosts),
-            "fields": [spec.name for spec in self.fields],
-        }
-
-
-@dataclass
-class PaperAnswer:
-    """What the model answered for one paper, after retries."""
-
-    answers: list[FieldProposal] = field(default_factory=list)
-    problems: dict[str, str] = field(default_factory=dict)
-    attempts: int = 0
-    prompt_tokens: int = 0
-    prompt_eval_count: int | None = None
-    truncated: bool = False
-    error: str | None = None
-    """Set when no usable answer came back at all."""
-    seconds: float = 0.0
-
-
-def make_client(host: str, timeout: float) -> ollama.AsyncClient:
-    return ollama.AsyncClient(host=host, timeout=httpx.Timeout(timeout, connect=10.0))
-
-
-async def check_backend(client: ollama.AsyncClient, host: str, model: str) -> int | None:
-    """Fail early, with the fix, when Ollama is not running or the model is not pulled.
-
-    Returns:
-        The model's trained context length when the server reports it, else ``None``.
-
-    Raises:
-        BackendUnavailable: The host cannot be reached or lacks the model.
-    """
-    try:
-        await client.list()
-        shown = await client.show(model)
-    except (ConnectionError, httpx.ConnectError, httpx.ConnectTimeout):
-        raise BackendUnavailable(
-            f"cannot reach Ollama at {host} — start it with 'ollama serve'"
-        ) from None
-    except httpx.TimeoutException:
-        raise BackendUnavailable(f"Ollama at {host} did not answer in time") from None
-    except ollama.ResponseError as exc:
-        if exc.status_code == 404:
-            raise BackendUnavailable(
-                f"model {model} is not available at {host} — pull it with 'ollama pull {model}'"
-            ) from None
-        raise BackendUnavailable(
-            f"Ollama at {host} answered {exc.status_code}: {exc.error}"
-        ) from None
-    info = shown.modelinfo or {}
-    lengths = [v for k, v in info.items() if k.endswith(".context_length") and isinstance(v, int)]
-    return lengths[0] if lengths else None
-
-
-class ModelMissing(BackendUnavailable):
-    """The server answered 404 for the model during the run."""
-
-
-async def ask_paper(
-    client: ollama.AsyncClient, settings: OllamaSettings, pages: Sequence[str]
-) -> PaperAnswer:
-    """Ask the model about one paper, retrying with feedback; never raises for bad answers.
-
-    Raises:
-        ModelMissing: The server no longer has the model (404): the run cannot go on.
-        BackendUnavailable: The server cannot be reached.
-    """
-    started = time.perf_counter()
-    result = PaperAnswer()
-    passages = select_passages(pages, settings.token_budget)
-    system = system_prompt(settings.fields)
-    user = paper_prompt(passages)
-    result.prompt_tokens = estimate_tokens(system) + estimate_tokens(user)
-    messages: list[dict[str, str]] = [
-        {"role": "system", "content": system},
-        {"role": "user", "content": user},
-    ]
-    schema = ollama_format(settings.fields)
-    best: dict[str, FieldProposal] = {}
-    problems: dict[str, str] = {}
-    for attempt in range(1 + MAX_RETRIES):
-        result.attempts = attempt + 1
+        Returns:
+            The model's trained context length when the server reports it, and warnings.
+        """
         try:
-            response = await client.chat(
+            await self.client.list()
+            shown = await self.client.show(model)
+        except (ConnectionError, httpx.ConnectError, httpx.ConnectTimeout):
+            raise BackendUnavailable(
+                f"cannot reach Ollama at {self.host} — start it with 'ollama serve'"
+            ) from None
+        except httpx.TimeoutException:
+            raise BackendUnavailable(f"Ollama at {self.host} did not answer in time") from None
+        except ollama.ResponseError as exc:
+            if exc.status_code == 404:
+                raise BackendUnavailable(
+                    f"model {model} is not available at {self.host} — pull it with "
+                    f"'ollama pull {model}'"
+                ) from None
+            raise BackendUnavailable(
+                f"Ollama at {self.host} answered {exc.status_code}: {exc.error}"[:300]
+            ) from None
+        except pydantic.ValidationError:
+            # /api/show answered, so the model is there; it only did not say its context.
+            return None, [
+                f"Ollama at {self.host} did not report {model}'s context length "
+                "(its /api/show reply has no model_info)"
+            ]
+        except _UNEXPECTED as exc:
+            raise BackendUnavailable(
+                _unexpected(self.host, "/api/tags", exc) + " — is it an Ollama server?"
+            ) from None
+        info = shown.modelinfo or {}
+        lengths = [
+            v for k, v in info.items() if k.endswith(".context_length") and isinstance(v, int)
+        ]
+        return (lengths[0] if lengths else None), []
+
+    async def complete(self, request: ModelRequest, settings: ModelSettings) -> ModelReply:
+        try:
+            response = await self.client.chat(
                 model=settings.model,
-                messages=messages,
-                format=schema,
-                options=settings.options(),
+                messages=[
+                    {"role": "system", "content": request.system},
+                    {"role": "user", "content": request.user},
+                ],
+                format=request.schema,
+                options=self.options(settings, request.num_predict),
                 stream=False,
             )
         except ollama.ResponseError as exc:
             if exc.status_code == 404:
                 raise ModelMissing(
-                    f"model {settings.model} is not available — pull it with "
+                    f"model {settings.model} is not available at {self.host} — pull it with "
                     f"'ollama pull {settings.model}'"
                 ) from None
-            problems = {"request": f"server error {exc.status_code}: {exc.error}"[:300]}
-            if attempt < MAX_RETRIES:
-                await asyncio.sleep(min(2.0**attempt, 10))  # an overloaded server needs a moment
-            continue
+            raise TransientError(f"server error {exc.status_code}: {exc.error}") from None
         except (ConnectionError, httpx.ConnectError):
-            raise BackendUnavailable("cannot reach Ollama — start it with 'ollama serve'") from None
+            raise BackendUnavailable(
+                f"cannot reach Ollama at {self.host} — start it with 'ollama serve'"
+            ) from None
         except httpx.TimeoutException:
-            problems = {"request": f"no answer within {settings.timeout:g} s"}
-            continue
-        if response.prompt_eval_count is not None:
-            result.prompt_eval_count = response.prompt_eval_count
-            if response.prompt_eval_count < TRUNCATION_RATIO * result.prompt_tokens:
-                result.truncated = True
-        content = response.message.content or ""
-        if response.done_reason == "length":
-            problems = {"answer": "cut off before the end (too long): keep quotes short"}
-        else:
-            try:
-                data = json.loads(content)
-            except json.JSONDecodeError as exc:
-                problems = {"answer": f"not valid JSON ({exc.msg} at character {exc.pos})"}
-            except RecursionError:
-                problems = {"answer": "not usable JSON (nested too deeply)"}
-            else:
-                valid, problems = validate_answer(data, settings.fields)
-                best.update(valid)
-                if not problems:
-                    break
-        if attempt < MAX_RETRIES:
-            messages = [
-                *messages[:2],
-                {"role": "assistant", "content": content[:8000]},
-                {"role": "user", "content": feedback_prompt(problems)},
-            ]
-    result.answers = [best[spec.name] for spec in settings.fields if spec.name in best]
-    result.problems = {k: v for k, v in problems.items() if k not in best}
-    if not best:
-        reasons = "; ".join(f"{k}: {v}" for k, v in problems.items()) or "no answer"
-        result.error = f"no usable answer after {result.attempts} attempts ({reasons})"[:500]
-    result.seconds = time.perf_counter() - started
-    return result
+            raise TransientError(f"no answer within {settings.timeout:g} s") from None
+        except httpx.HTTPError as exc:
+            raise TransientError(f"connection to {self.host} failed: {exc}") from None
+        except _UNEXPECTED as exc:
+            raise TransientError(_unexpected(self.host, "/api/chat", exc)) from None
+        return ModelReply(
+            content=response.message.content or "",
+            cut_off=response.done_reason == "length",
+            prompt_tokens=response.prompt_eval_count,
+            answer_tokens=response.eval_count,
+        )
+
+    @staticmethod
+    def options(settings: ModelSettings, num_predict: int) -> dict[str, Any]:
+        """The ``options`` of a request."""
+        return {
+            "temperature": 0,
+            "seed": settings.seed,
+            "num_ctx": settings.context_size(),
+            "num_predict": num_predict,
+        }
+
+    async def close(self) -> None:
+        await self.client.close()
+
+
+class OllamaEngine(ModelEngine):
+    """Ollama's native API on one or more hosts."""
+
+    name = "ollama"
+
+    def __init__(self, settings: ModelSettings) -> None:
+        super().__init__(settings, lambda host: OllamaClient(host, settings.timeout))
+
+
+def host_url(host: str) -> str:
+    """``host`` as a URL with scheme and port ("localhost" -> "http://localhost:11434")."""
+    host = host.strip().rstrip("/")
+    if "://" not in host:
+        host = "http://" + host
+    scheme, rest = host.split("://", 1)
+    if ":" not in rest.split("/")[0]:
+        rest = rest.split("/")[0] + ":11434" + rest[len(rest.split("/")[0]) :]
+    return f"{scheme}://{rest}"
+
+
+def make_engine(options: EngineOptions) -> OllamaEngine:
+    """The engine for ``--engine ollama``: ``--host`` (else ``$OLLAMA_HOST``), ``--model``."""
+    import os
+
+    hosts = options.hosts or (os.environ.get("OLLAMA_HOST") or DEFAULT_HOST,)
+    urls = tuple(dict.fromkeys(host_url(host) for host in hosts))
+    return OllamaEngine(ModelSettings.from_options(options, options.model or DEFAULT_MODEL, urls))

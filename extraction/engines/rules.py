@@ -16,11 +16,13 @@ A sentence giving one training time per method is "ambiguous", not its first tim
 from __future__ import annotations
 
 import re
+import time
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 from extraction.answers import FieldProposal
+from extraction.engines.base import EngineOptions, PaperAnswer, RunPlan
 from extraction.engines.passages import (
     MAX_QUOTE,
     TRAINING,
@@ -39,11 +41,12 @@ from extraction.evidence.catalog import Mention, catalog, find_mentions
 from extraction.evidence.normalize import durations, flop_amounts, normalize_value
 from extraction.evidence.numbers import SUFFIXES, words_to_number
 from extraction.fields import FIELDS, Status
+from storage.models import Paper
 
 ENGINE_VERSION = 3
 """Bumped when the engine's answers change, so a run never mixes two versions' answers."""
 
-__all__ = ["ENGINE_VERSION", "MAX_QUOTE", "extract"]
+__all__ = ["ENGINE_VERSION", "MAX_QUOTE", "RulesEngine", "extract", "make_engine"]
 
 # Older names, kept for modules that import them.
 _Page = Page
@@ -730,3 +733,37 @@ def extract(texts: Sequence[str]) -> list[FieldProposal]:
                 )
         checked.append(proposal)
     return checked
+
+
+class RulesEngine:
+    """The rules as an engine: one paper at a time, no server, nothing to start."""
+
+    prompt_examples: tuple[str, ...] = ()
+
+    def plan(self) -> RunPlan:
+        return RunPlan(
+            engine="rules",
+            default_name="rules",
+            model=None,
+            host=None,
+            options={"engine_version": ENGINE_VERSION},
+            compare=("engine_version",),
+        )
+
+    def lanes(self) -> list[str]:
+        return ["local"]
+
+    async def start(self) -> list[str]:
+        return []
+
+    async def propose(self, paper: Paper, pages: Sequence[str], lane: str) -> PaperAnswer:
+        started = time.perf_counter()
+        return PaperAnswer(answers=extract(pages), seconds=time.perf_counter() - started)
+
+    async def close(self) -> None:
+        return None
+
+
+def make_engine(options: EngineOptions) -> RulesEngine:
+    """The engine for ``--engine rules`` (it takes no options)."""
+    return RulesEngine()

@@ -1,30 +1,28 @@
-"""Running an extraction: which papers, which engine, and storing what it proposes."""
+"""Running an extraction with any engine: which papers, how many at once, grounding every
+quote, and storing each paper as soon as it is done (so a run can always be resumed)."""
 
 from __future__ import annotations
 
 import asyncio
-import time
+import dataclasses
+import importlib
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
 from sqlite_utils import Database
 
-from extraction.engines import rules
-from extraction.engines.ollama import (
-    BackendUnavailable,
-    OllamaSettings,
-    ask_paper,
-    check_backend,
-    make_client,
-)
+from extraction.engines.base import BackendUnavailable, Engine, EngineOptions, PaperAnswer
+from extraction.engines.prompt import copied_example
 from extraction.evidence.proposals import ground_proposals
+from extraction.evidence.textnorm import normalize
 from extraction.fields import SCHEMA_VERSION
 from storage import papers as paper_store
 from storage import runs as run_store
 from storage.models import Paper
-from storage.runs import PaperOutcome, Run
+from storage.runs import NewProposal, PaperOutcome, Run
 
-RUN_COMPARED_OPTIONS = ("temperature", "seed", "num_ctx", "num_predict", "token_budget", "fields")
+COPIED_NOTE = "copied from the prompt"
+"""Noted on an ungrounded proposal whose value or quote is one of the prompt's examples."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,6 +37,15 @@ class PaperDone:
 
 class UnknownPaper(LookupError):
     """A ``--paper`` reference matches no paper."""
+
+
+def load_engine(name: str, options: EngineOptions) -> Engine:
+    """The engine called ``name``: ``make_engine(options)`` of the module of that name in
+    :mod:`extraction.engines`, imported only when asked for (a client library is slow to load).
+    """
+    module = importlib.import_module(f"extraction.engines.{name}")
+    engine: Engine = module.make_engine(options)
+    return engine
 
 
 def choose_papers(
@@ -70,91 +77,93 @@ def choose_papers(
     return todo, skipped
 
 
-def open_rules_run(db: Database, name: str | None) -> Run:
+def open_engine_run(db: Database, name: str | None, engine: Engine) -> Run:
+    """Start the run ``name`` (default: the engine's) for ``engine``, or reuse it to resume.
+
+    Raises:
+        storage.runs.RunConflict: The run exists with other settings.
+    """
+    plan = engine.plan()
     return run_store.open_run(
         db,
-        name=name or "rules",
-        engine="rules",
-        model=None,
-        host=None,
+        name=name or plan.default_name,
+        engine=plan.engine,
+        model=plan.model,
+        host=plan.host,
         schema_version=SCHEMA_VERSION,
-        options={"engine_version": rules.ENGINE_VERSION},
-        compare=("engine_version",),
+        options=plan.options,
+        compare=plan.compare,
     )
 
 
-def open_ollama_run(db: Database, name: str | None, settings: OllamaSettings) -> Run:
-    return run_store.open_run(
-        db,
-        name=name or f"ollama-{settings.model}",
-        engine="ollama",
-        model=settings.model,
-        host=",".join(settings.hosts),
-        schema_version=SCHEMA_VERSION,
-        options=settings.recorded(),
-        compare=RUN_COMPARED_OPTIONS,
+def mark_prompt_copies(
+    proposals: list[NewProposal], pages: Sequence[str], examples: Sequence[str]
+) -> list[NewProposal]:
+    """Note each ungrounded proposal that repeats one of the prompt's own examples (and the
+    paper does not say it): the model copied the prompt, not the paper."""
+    if not examples:
+        return proposals
+    paper_text = normalize("\n".join(pages))
+    marked = []
+    for proposal in proposals:
+        if proposal.grounding == "ungrounded" or (
+            proposal.status != "not_reported" and proposal.quote is None
+        ):
+            example = copied_example(proposal.value, proposal.quote, paper_text, examples)
+            if example is not None:
+                note = f"{COPIED_NOTE} ({example!r})"
+                proposal = dataclasses.replace(
+                    proposal, note=f"{note}; {proposal.note}" if proposal.note else note
+                )
+        marked.append(proposal)
+    return marked
+
+
+def _outcome(answer: PaperAnswer) -> PaperOutcome:
+    error = answer.error
+    if error is None and answer.problems:
+        error = "fields left out: " + "; ".join(
+            f"{field}: {reason}" for field, reason in answer.problems.items()
+        )
+    return PaperOutcome(
+        status="failed" if answer.error else "done",
+        error=error[:1000] if error else None,
+        attempts=answer.attempts,
+        prompt_tokens=answer.prompt_tokens or None,
+        prompt_eval_count=answer.prompt_eval_count,
+        answer_tokens=answer.answer_tokens,
+        truncated=answer.truncated,
+        seconds=answer.seconds,
     )
 
 
-def _store(
-    db: Database, run: Run, paper: Paper, proposals: list, outcome: PaperOutcome
-) -> PaperDone:
-    run_store.save_paper(db, run.id, paper.id, proposals, outcome)
-    ungrounded = sum(1 for p in proposals if p.grounding == "ungrounded")
-    return PaperDone(paper, outcome, len(proposals), ungrounded)
-
-
-def extract_with_rules(db: Database, run: Run, papers: Sequence[Paper]) -> Iterator[PaperDone]:
-    """Run the rules engine over ``papers``, storing each paper as it finishes."""
-    for paper in papers:
-        started = time.perf_counter()
-        pages = paper_store.page_texts(db, paper.id)
-        proposals = ground_proposals(rules.extract(pages), pages)
-        outcome = PaperOutcome("done", seconds=time.perf_counter() - started)
-        yield _store(db, run, paper, proposals, outcome)
-
-
-async def extract_with_ollama(
+async def run_engine(
     db: Database,
     run: Run,
-    settings: OllamaSettings,
+    engine: Engine,
     papers: Sequence[Paper],
     on_done: Callable[[PaperDone], None],
 ) -> list[str]:
-    """Ask Ollama about ``papers``, ``settings.concurrency`` requests per host at once.
+    """Propose fields for ``papers`` with ``engine``, one paper in progress per lane.
 
-    Each paper is stored as soon as it is answered, so an interrupted run loses at most the
-    papers in flight. Returns warnings (e.g. a host that could not be used).
+    Each paper is stored (grounded, with how it went) as soon as it is answered, so an
+    interrupted run loses at most the papers in flight. Returns warnings for the user.
 
     Raises:
-        BackendUnavailable: No host can be used, or the model disappears mid-run.
+        BackendUnavailable: The engine cannot be used, or stops being usable mid-run.
     """
-    clients = {host: make_client(host, settings.timeout) for host in settings.hosts}
-    warnings: list[str] = []
-    usable: list[str] = []
-    failures: list[str] = []
-    for host, client in clients.items():
-        try:
-            trained = await check_backend(client, host, settings.model)
-        except BackendUnavailable as exc:
-            failures.append(str(exc))
-            continue
-        usable.append(host)
-        if trained is not None and settings.context_size() > trained:
-            warnings.append(
-                f"num_ctx {settings.context_size()} is beyond what {settings.model} was trained "
-                f"on ({trained}) at {host}: answers may degrade; lower --token-budget"
-            )
-    if not usable:
-        raise BackendUnavailable(failures[0] if len(failures) == 1 else "; ".join(failures))
-    warnings.extend(f"not using {message}" for message in failures)
-
+    warnings = await engine.start()
     queue: asyncio.Queue[Paper] = asyncio.Queue()
     for paper in papers:
         queue.put_nowait(paper)
 
-    async def worker(host: str) -> None:
-        client = clients[host]
+    def store(paper: Paper, proposals: list[NewProposal], answer: PaperAnswer) -> None:
+        outcome = _outcome(answer)
+        run_store.save_paper(db, run.id, paper.id, proposals, outcome, answer.fields)
+        ungrounded = sum(1 for p in proposals if p.grounding == "ungrounded")
+        on_done(PaperDone(paper, outcome, len(proposals), ungrounded))
+
+    async def worker(lane: str) -> None:
         while True:
             try:
                 paper = queue.get_nowait()
@@ -162,37 +171,18 @@ async def extract_with_ollama(
                 return
             pages = paper_store.page_texts(db, paper.id)
             try:
-                answer = await ask_paper(client, settings, pages)
+                answer = await engine.propose(paper, pages, lane)
+                proposals = ground_proposals(answer.answers, pages)
+                proposals = mark_prompt_copies(proposals, pages, engine.prompt_examples)
             except BackendUnavailable:
                 raise
             except Exception as exc:  # one paper's surprise must not end the run
-                outcome = PaperOutcome(
-                    "failed", error=f"internal error: {type(exc).__name__}: {exc}"
-                )
-                on_done(_store(db, run, paper, [], outcome))
+                failed = PaperAnswer(error=f"internal error: {type(exc).__name__}: {exc}")
+                store(paper, [], failed)
                 continue
-            proposals = ground_proposals(answer.answers, pages)
-            error = answer.error
-            if error is None and answer.problems:
-                error = "fields left out: " + "; ".join(
-                    f"{field}: {reason}" for field, reason in answer.problems.items()
-                )
-            outcome = PaperOutcome(
-                status="failed" if answer.error else "done",
-                error=error[:1000] if error else None,
-                attempts=answer.attempts,
-                prompt_tokens=answer.prompt_tokens,
-                prompt_eval_count=answer.prompt_eval_count,
-                truncated=answer.truncated,
-                seconds=answer.seconds,
-            )
-            on_done(_store(db, run, paper, proposals, outcome))
+            store(paper, proposals, answer)
 
-    tasks = [
-        asyncio.create_task(worker(host))
-        for host in usable
-        for _ in range(max(1, settings.concurrency))
-    ]
+    tasks = [asyncio.create_task(worker(lane)) for lane in engine.lanes()]
     try:
         await asyncio.gather(*tasks)
     except BaseException:
@@ -200,4 +190,29 @@ async def extract_with_ollama(
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
         raise
+    finally:
+        await engine.close()
     return warnings
+
+
+def extract(
+    db: Database,
+    run: Run,
+    engine: Engine,
+    papers: Sequence[Paper],
+    on_done: Callable[[PaperDone], None] = lambda done: None,
+) -> list[str]:
+    """:func:`run_engine`, from code that is not async. Returns warnings."""
+    return asyncio.run(run_engine(db, run, engine, papers, on_done))
+
+
+def open_rules_run(db: Database, name: str | None) -> Run:
+    """The run of the rules engine called ``name`` (default ``rules``)."""
+    return open_engine_run(db, name, load_engine("rules", EngineOptions()))
+
+
+def extract_with_rules(db: Database, run: Run, papers: Sequence[Paper]) -> Iterator[PaperDone]:
+    """Run the rules engine over ``papers``, storing each paper as it finishes."""
+    finished: list[PaperDone] = []
+    extract(db, run, load_engine("rules", EngineOptions()), papers, finished.append)
+    yield from finished

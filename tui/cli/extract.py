@@ -27,32 +27,37 @@ if TYPE_CHECKING:
     from extraction.engines.run import PaperDone
 
 
-def _host_url(host: str) -> str:
-    """``host`` as a URL with scheme and port ("localhost" -> "http://localhost:11434")."""
-    host = host.strip().rstrip("/")
-    if "://" not in host:
-        host = "http://" + host
-    scheme, rest = host.split("://", 1)
-    if ":" not in rest.split("/")[0]:
-        rest = rest.split("/")[0] + ":11434" + rest[len(rest.split("/")[0]) :]
-    return f"{scheme}://{rest}"
+ENGINES = ("ollama", "openai", "rules")
+"""``--engine`` choices: each is a module of :mod:`extraction.engines` with ``make_engine``."""
 
 
 @cli.command("extract")
 @click.option(
     "--engine",
-    type=click.Choice(["ollama", "rules"]),
+    type=click.Choice(ENGINES),
     default="ollama",
     show_default=True,
-    help="Who proposes: a local Ollama model, or the offline rules engine.",
+    help="Who proposes: a local Ollama model, any OpenAI-compatible server (vLLM, llama.cpp, "
+    "LM Studio, SGLang, OpenAI), or the offline rules engine.",
 )
-@click.option("--model", default=defaults.OLLAMA_MODEL, show_default=True, help="Ollama model.")
+@click.option(
+    "--model",
+    help=f"The model [default: {defaults.OLLAMA_MODEL} for ollama; required for openai].",
+)
 @click.option(
     "--host",
     "hosts",
     multiple=True,
     help="Ollama server URL; repeat to spread papers over several "
     f"[default: $OLLAMA_HOST or {defaults.OLLAMA_HOST}].",
+)
+@click.option(
+    "--base-url",
+    "base_urls",
+    multiple=True,
+    help="OpenAI-compatible server URL (e.g. http://127.0.0.1:8000/v1); repeat to spread "
+    "papers over several [default: $OPENAI_BASE_URL or OpenAI's API]. The key is read from "
+    "$OPENAI_API_KEY.",
 )
 @click.option(
     "--concurrency",
@@ -64,7 +69,7 @@ def _host_url(host: str) -> str:
 @click.option(
     "--run",
     "run_name",
-    help="Run name; an existing run is resumed [default: ollama-MODEL or rules].",
+    help="Run name; an existing run is resumed [default: ENGINE-MODEL, or rules].",
 )
 @click.option(
     "--paper",
@@ -84,13 +89,13 @@ def _host_url(host: str) -> str:
     "--num-ctx",
     type=click.IntRange(min=0),
     default=0,
-    help="Model context size [default: fits the budget].",
+    help="Ollama's context size [default: fits the prompt and the longest answer].",
 )
 @click.option(
     "--num-predict",
-    type=click.IntRange(min=128),
-    default=defaults.NUM_PREDICT,
-    show_default=True,
+    type=click.IntRange(min=0),
+    default=0,
+    help="Answer tokens per call at most [default: the longest answer the schema allows].",
 )
 @click.option("--seed", type=int, default=defaults.SEED, show_default=True)
 @click.option(
@@ -104,8 +109,9 @@ def _host_url(host: str) -> str:
 def extract_command(
     ctx: Context,
     engine: str,
-    model: str,
+    model: str | None,
     hosts: tuple[str, ...],
+    base_urls: tuple[str, ...],
     concurrency: int,
     run_name: str | None,
     paper_refs: tuple[str, ...],
@@ -119,54 +125,49 @@ def extract_command(
     """Propose every field for each paper, with evidence (a quote and its page).
 
     Resumable: papers a run has already done are skipped, so re-running the same command
-    after an interruption finishes the job. Exit code 3 when Ollama cannot be used (with the
-    command that fixes it), 1 when some papers failed (the rest are stored).
+    after an interruption finishes the job. Exit code 3 when the model server cannot be used
+    (with the command that fixes it), 1 when some papers failed (the rest are stored).
     """
     import asyncio
-    import os
 
-    from extraction.engines.ollama import BackendUnavailable, OllamaSettings
+    from extraction.engines.base import BackendUnavailable, EngineOptionError, EngineOptions
     from extraction.engines.run import (
         UnknownPaper,
         choose_papers,
-        extract_with_ollama,
-        extract_with_rules,
-        open_ollama_run,
-        open_rules_run,
+        load_engine,
+        open_engine_run,
+        run_engine,
     )
     from storage import runs as run_store
 
+    if hosts and engine != "ollama":
+        console.error("--host", "is for --engine ollama; give --base-url for --engine openai")
+        raise SystemExit(EXIT_USAGE)
+    if base_urls and engine != "openai":
+        console.error("--base-url", "is for --engine openai; give --host for --engine ollama")
+        raise SystemExit(EXIT_USAGE)
+    options = EngineOptions(
+        model=model,
+        hosts=hosts or base_urls,
+        concurrency=concurrency,
+        token_budget=token_budget,
+        num_ctx=num_ctx,
+        num_predict=num_predict,
+        seed=seed,
+        timeout=timeout,
+    )
+    try:
+        chosen = load_engine(engine, options)
+    except EngineOptionError as exc:
+        console.error("--engine", exc)
+        raise SystemExit(EXIT_USAGE) from None
     db = ctx.db()
     started = time.perf_counter()
-    if engine == "rules":
-        try:
-            run = open_rules_run(db, run_name)
-        except run_store.RunConflict as exc:
-            console.error("--run", exc)
-            raise SystemExit(EXIT_USAGE) from None
-        settings = None
-    else:
-        urls = tuple(
-            dict.fromkeys(
-                _host_url(h)
-                for h in (hosts or (os.environ.get("OLLAMA_HOST") or defaults.OLLAMA_HOST,))
-            )
-        )
-        settings = OllamaSettings(
-            model=model,
-            hosts=urls,
-            concurrency=concurrency,
-            token_budget=token_budget,
-            num_ctx=num_ctx,
-            num_predict=num_predict,
-            seed=seed,
-            timeout=timeout,
-        )
-        try:
-            run = open_ollama_run(db, run_name, settings)
-        except run_store.RunConflict as exc:
-            console.error("--run", exc)
-            raise SystemExit(EXIT_USAGE) from None
+    try:
+        run = open_engine_run(db, run_name, chosen)
+    except run_store.RunConflict as exc:
+        console.error("--run", exc)
+        raise SystemExit(EXIT_USAGE) from None
     try:
         papers, skipped = choose_papers(db, run, paper_refs, limit)
     except UnknownPaper as exc:
@@ -190,11 +191,8 @@ def extract_command(
     try:
         if progress is not None:
             progress.start()
-        if settings is None:
-            for done in extract_with_rules(db, run, papers):
-                report(done)
-        else:
-            warnings = asyncio.run(extract_with_ollama(db, run, settings, papers, report))
+        if papers:
+            warnings = asyncio.run(run_engine(db, run, chosen, papers, report))
     except BackendUnavailable as exc:
         if progress is not None:
             progress.stop()
