@@ -1,4 +1,5 @@
-"""From a gold sample to the corpus: ``import-metadata``, ``export-metadata`` and ``sample``."""
+"""From a gold sample to the corpus: ``import-metadata``, ``export-metadata``, ``sample``,
+``estimate`` and ``report``."""
 
 from __future__ import annotations
 
@@ -13,6 +14,8 @@ from tui import console
 from tui.cli.base import EXIT_USAGE, Context, cli, pass_context, rejected
 
 if TYPE_CHECKING:
+    from rich.table import Table
+
     from extraction.gold.sampling import Drawn
 
 
@@ -231,4 +234,261 @@ def print_design(drawn: Drawn) -> None:
         )
     click.echo(
         f"review it in this order: goldsmith review --sample {console.printable(sample.name)}"
+    )
+
+
+@cli.command("estimate")
+@click.option("--run", "run_name", required=True, help="The extraction run to assess.")
+@click.option("--sample", "sample_name", required=True, help="The gold sample (see 'sample').")
+@click.option(
+    "--by", default=None, metavar="COL", help="Break the figures down by a metadata column."
+)
+@click.option(
+    "--tolerance",
+    type=click.FloatRange(min=0, max=1),
+    default=0.05,
+    show_default=True,
+    help="Relative tolerance for numbers that are not counts (as in score).",
+)
+@click.option(
+    "--include-partial",
+    is_flag=True,
+    help="Also use final fields of sampled papers not every field of which is final.",
+)
+@click.option(
+    "--interval",
+    type=click.Choice(["design", "ppi-python"]),
+    default="design",
+    show_default=True,
+    help="design: design-based, with finite population correction; ppi-python: the "
+    "ppi_py package's interval (needs the ppi extra; conservative here).",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the figures as one JSON object.")
+@pass_context
+def estimate_command(
+    ctx: Context,
+    run_name: str,
+    sample_name: str,
+    by: str | None,
+    tolerance: float,
+    include_partial: bool,
+    interval: str,
+    as_json: bool,
+) -> None:
+    """Corpus-wide accuracy and disclosure rates of a run, corrected by a gold sample.
+
+    Per field: the run's accuracy (correct / wrong value / hallucinated / missed) over the
+    corpus, weighted by the sample's design; the share of papers disclosing the field — the
+    run's raw rate, the gold sample's own and the prediction-powered corrected rate — and for
+    numeric fields the mean among disclosing papers; 95% intervals with the finite population
+    correction. The intervals hold when the gold papers are the random sample 'sample' drew.
+    """
+    from extraction.gold.estimate import EstimateError, estimate
+
+    db = ctx.db()
+    try:
+        report = estimate(
+            db,
+            sample_name,
+            run_name,
+            by=by,
+            include_partial=include_partial,
+            tolerance=tolerance,
+            interval=interval,
+        )
+    except EstimateError as exc:
+        click.echo(f"error: {console.printable(exc)}", err=True)
+        raise SystemExit(EXIT_USAGE) from None
+    if as_json:
+        click.echo(json.dumps(report, indent=2, ensure_ascii=False))
+        return
+    print_estimate(report)
+
+
+def _rate(value: float | None, interval: list[float] | None = None) -> str:
+    """A rate in percent, with its interval: ``61.2 (51.8–70.6)``."""
+    if value is None:
+        return "—"
+    text = f"{100 * value:.1f}"
+    if interval:
+        text += f" ({100 * interval[0]:.1f}–{100 * interval[1]:.1f})"
+    return text
+
+
+def _amount(value: float | None, interval: list[float] | None = None) -> str:
+    if value is None:
+        return "—"
+    text = f"{value:,.4g}"
+    if interval:
+        text += f" ({interval[0]:,.4g}–{interval[1]:,.4g})"
+    return text
+
+
+def _table(title: str, columns: list[str]) -> Table:
+    from rich.table import Table
+
+    table = Table(title=title, title_justify="left", box=None, header_style="bold", pad_edge=False)
+    for column in columns:
+        table.add_column(column, justify="left" if column in ("field", "group") else "right")
+    return table
+
+
+def print_estimate(report: dict[str, Any]) -> None:
+    """The estimate as tables: disclosure and accuracy per field, means, then breakdowns."""
+    sample = report["sample"]
+    design = (
+        "stratified by " + " × ".join(sample["strata_by"])
+        if sample["strata_by"]
+        else "simple random sample"
+    )
+    click.echo(
+        f"run {console.printable(report['run']['name'])} over {report['corpus_papers']:,} papers "
+        f"({report['run']['papers']:,} extracted); sample {console.printable(sample['name'])}: "
+        f"{sample['gold_papers']} gold papers of {sample['size']} ({console.printable(design)})"
+    )
+    table = _table(
+        "\ndisclosure (% of papers) and accuracy (%), 95% intervals",
+        ["field", "run", "gold", "corrected", "accuracy", "wrong/halluc./missed"],
+    )
+    notes: list[str] = []
+    for name, figures in report["fields"].items():
+        notes += [f"{name}: {note}" for note in figures.get("notes", [])]
+        if "disclosure" not in figures:
+            continue
+        d = figures["disclosure"]
+        a = figures["accuracy"]
+        errors = "/".join(_rate(figures["errors"][k]["estimate"]) for k in figures["errors"])
+        table.add_row(
+            name,
+            _rate(d["model"]),
+            _rate(d["gold_sample"]),
+            _rate(d["corrected"], d["ci95"]),
+            _rate(a["estimate"], a["ci95"]),
+            errors,
+        )
+    overall = report["overall"]["accuracy"]
+    table.add_row("overall", "", "", "", _rate(overall["estimate"], overall["ci95"]), "")
+    console.stdout.print(table)
+    means = _table(
+        "\nmeans among papers reporting a value, 95% intervals",
+        ["field", "run", "gold", "corrected"],
+    )
+    for name, figures in report["fields"].items():
+        if "mean" in figures:
+            m = figures["mean"]
+            means.add_row(
+                name,
+                _amount(m["model"]),
+                _amount(m["gold_sample"]),
+                _amount(m["corrected"], m["ci95"]),
+            )
+    console.stdout.print(means)
+    if "by" in report:
+        column = report["by"]["column"]
+        for value, group in report["by"]["groups"].items():
+            breakdown = _table(
+                f"\n{column} = {console.printable(value)}: {group['corpus_papers']:,} papers, "
+                f"{group['gold_papers']} gold",
+                ["field", "run", "corrected", "accuracy"],
+            )
+            for name, figures in group["fields"].items():
+                if "disclosure" not in figures:
+                    continue
+                d, a = figures["disclosure"], figures["accuracy"]
+                breakdown.add_row(
+                    name,
+                    _rate(d["model"]),
+                    _rate(d["corrected"], d["ci95"]),
+                    _rate(a["estimate"], a["ci95"]),
+                )
+            console.stdout.print(breakdown)
+    for note in notes:
+        click.echo(f"note: {console.printable(note)}", err=True)
+
+
+@cli.command("report")
+@click.argument("out", type=click.Path(path_type=Path, dir_okay=False))
+@click.option("--run", "run_name", default=None, help="The run to report on [default: latest run].")
+@click.option(
+    "--sample", "sample_name", default=None, help="The gold sample [default: latest sample]."
+)
+@click.option(
+    "--by",
+    "columns",
+    multiple=True,
+    metavar="COL",
+    help="Break down by these metadata columns [default: each with 2-12 values].",
+)
+@click.option("--tolerance", type=click.FloatRange(min=0, max=1), default=0.05, show_default=True)
+@click.option("--include-partial", is_flag=True, help="As for estimate.")
+@pass_context
+def report_command(
+    ctx: Context,
+    out: Path,
+    run_name: str | None,
+    sample_name: str | None,
+    columns: tuple[str, ...],
+    tolerance: float,
+    include_partial: bool,
+) -> None:
+    """Write the corpus report as one self-contained HTML file (no network needed to view
+    it): per field, disclosure (the run's raw rate and the corrected rate, with intervals),
+    accuracy, the error mix and breakdowns by metadata, as charts with tables beside them."""
+    import os
+    import tempfile
+    from datetime import UTC, datetime
+    from importlib.metadata import version
+
+    from extraction.gold.estimate import EstimateError, breakdown_columns, estimate
+    from extraction.gold.report import render
+    from storage import runs as run_store
+    from storage import samples as sample_store
+
+    db = ctx.db()
+    if run_name is None:
+        latest = run_store.latest_run(db)
+        if latest is None:
+            click.echo("error: no run yet: extract one first ('goldsmith extract')", err=True)
+            raise SystemExit(EXIT_USAGE)
+        run_name = latest.name
+    if sample_name is None:
+        samples = sample_store.list_samples(db)
+        if not samples:
+            click.echo(
+                "error: no gold sample yet: draw one with 'goldsmith sample NAME --size N'",
+                err=True,
+            )
+            raise SystemExit(EXIT_USAGE)
+        sample_name = samples[0].name
+    chosen = list(columns) if columns else breakdown_columns(db)
+    try:
+        figures = estimate(
+            db,
+            sample_name,
+            run_name,
+            by=chosen,
+            include_partial=include_partial,
+            tolerance=tolerance,
+        )
+    except EstimateError as exc:
+        click.echo(f"error: {console.printable(exc)}", err=True)
+        raise SystemExit(EXIT_USAGE) from None
+    figures.setdefault("breakdowns", [])
+    page = render(
+        figures,
+        generated_at=datetime.now(UTC).isoformat(timespec="seconds"),
+        version=version("goldsmith"),
+    )
+    # Written beside the target and renamed: an interrupted report never leaves half a file.
+    fd, temp_name = tempfile.mkstemp(prefix=f".{out.name}.", dir=out.parent or ".")
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(page)
+    mask = os.umask(0)
+    os.umask(mask)
+    os.chmod(temp_name, 0o666 & ~mask)  # mkstemp makes it private; a report is for sharing
+    os.replace(temp_name, out)
+    by = f", by {', '.join(chosen)}" if chosen else ""
+    click.echo(
+        f"wrote {console.printable(out)}: run {console.printable(run_name)}, sample "
+        f"{console.printable(sample_name)} ({figures['sample']['gold_papers']} gold papers){by}"
     )
