@@ -38,6 +38,13 @@ class GoldsmithApp(App[None]):
             id="goldsmith.quit",
         ),
         Binding("question_mark", "help", "Help", tooltip="Show every key", id="goldsmith.help"),
+        Binding(
+            "R",
+            "report",
+            "Report",
+            tooltip="Corpus report: the run's rates and accuracy, corrected by a gold sample",
+            id="goldsmith.report",
+        ),
     ]
 
     def __init__(self, session: ReviewSession, keymap: dict[str, str] | None = None) -> None:
@@ -50,6 +57,26 @@ class GoldsmithApp(App[None]):
         if self._user_keymap:
             self.set_keymap(self._user_keymap)
         self.push_screen(ReviewScreen(self.session))
+
+    def action_report(self) -> None:
+        """Open the corpus report for the run under review and its sample (else the latest)."""
+        from storage import samples as sample_store
+        from tui.screens.report import ReportScreen
+
+        if isinstance(self.screen, ReportScreen):
+            return
+        session = self.session
+        sample = session.sample
+        if sample is None:
+            found = sample_store.list_samples(session.db)
+            sample = found[0] if found else None
+        self.push_screen(
+            ReportScreen(
+                session.db_path,
+                session.run.name if session.run else None,
+                sample.name if sample else None,
+            )
+        )
 
     def action_help(self) -> None:
         from tui.screens.help import HelpScreen
