@@ -111,6 +111,11 @@ def test_nodes_times_devices_per_node_is_the_count() -> None:
     assert value(found, "accelerator_count") == 32
 
 
+def test_the_one_server_a_paper_used_gives_the_count() -> None:
+    found = propose("Experiments were conducted on a server with 8 NVIDIA RTX 3090 GPUs.")
+    assert value(found, "accelerator_count") == 8
+
+
 def test_a_single_node_is_not_a_single_device() -> None:
     found = propose("We do not use weight decay, and we train and sample on a single TPU-v3\nnode.")
     assert value(found, "accelerator_type") == "Google TPU v3"
@@ -136,6 +141,27 @@ PRE_TRAINING = (
     "total).13 Training of BERTLARGE was performed\non 16 Cloud TPUs (64 TPU chips total). "
     "Each pre-\ntraining took 4 days to complete."
 )
+
+
+def test_tick_labels_on_one_line_are_not_a_duration() -> None:
+    found = propose("Figure 3: Training loss over 0 2 4 6 8 10 days of training.")
+    assert value(found, "training_time_hours") == "not_reported"
+
+
+def test_a_number_before_a_duration_is_not_a_device_count() -> None:
+    found = propose("We trained for 3 days on 8 GPUs.")
+    assert value(found, "accelerator_count") == 8
+    assert value(found, "training_time_hours") == 72.0
+
+
+def test_what_a_paper_compares_itself_with_is_not_its_run() -> None:
+    found = propose(
+        "For comparison, LLaMA was trained on 2048 A100 GPUs for 21 days.",
+        "Unlike GPT-3, which was trained on 10,000 V100 GPUs for 2 weeks, our model is small.",
+        "Brown et al. (2020) trained GPT-3 on V100 GPUs for 14 days.",
+    )
+    for field in ("accelerator_type", "accelerator_count", "training_time_hours"):
+        assert value(found, field) == "not_reported", field
 
 
 def test_fine_tuning_does_not_stand_for_the_main_run() -> None:

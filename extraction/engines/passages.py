@@ -27,6 +27,7 @@ _BOUNDARY = re.compile(r"(?<=[a-z0-9)\]][.!?])\s+|\n\n")
 _WORD_CHAR = re.compile(r"[\w%$~]")
 _LETTER = re.compile(r"[^\W\d_]")
 _DOT_LEADER = re.compile(r"(?:\. ?){4,}\s*\d+\s*$|\.{4,}", re.MULTILINE)
+_NUMBER_RUN = re.compile(r"(?<![\w.,])(?:\d[\d.,]*\s+){2,}$")
 _NUMBER_LINE = re.compile(r"^[\s\d.,%()+\-x×–−/~≈]*\d[\s\d.,%()+\-x×–−/~≈]*$")
 
 
@@ -126,6 +127,11 @@ class Page:
         neighbours = [self.line_text(i) for i in (index - 2, index - 1, index + 1, index + 2)]
         return sum(1 for line in neighbours if line and _NUMBER_LINE.match(line)) >= 2
 
+    def in_number_run(self, position: int) -> bool:
+        """Whether ``position`` ends a run of bare numbers on one line ("0 2 4 6 8 10 days"):
+        tick labels, not a quantity."""
+        return bool(_NUMBER_RUN.search(self.norm, max(0, position - 40), position))
+
     @property
     def is_contents(self) -> bool:
         """Whether the page is a table of contents or an index (rows of dot leaders)."""
@@ -207,7 +213,8 @@ _TRAINING_WORK = re.compile(
 )
 EXAMPLE = re.compile(
     r"(?:\be\.g\.|\bsuch as\b|\blike\b|\bfor example\b|\bfor instance\b|\bincluding\b|"
-    r"\bcompared (?:to|with)\b|\bunlike\b|\binstead of\b|\bversus\b|\bvs\.?)[^.;:]*$"
+    r"\bcompared (?:to|with)\b|\b(?:for|in|by) comparison\b|\bfor reference\b|\bunlike\b|"
+    r"\binstead of\b|\bversus\b|\bvs\.?)[^.;:]*$"
 )
 """A clause that names something as an example or a comparison, up to the match."""
 _HYPOTHETICAL = re.compile(r"\b(?:could|would|might|can|may) (?:be|have been)\b|\bif (?:we|one)\b")
@@ -273,9 +280,12 @@ def is_periodic(page: Page, start: int) -> bool:
 
 
 _NODE = r"(?:nodes?|machines?|servers?|hosts?|workers?|instances?|boxes)"
+_NODES = r"(?:nodes|machines|servers|hosts|workers|instances|boxes)"
+# "each node contains 8 GPUs" and "nodes with 8 GPUs" describe every node of a cluster; "a
+# server with 8 GPUs" is the one machine a paper used, so its 8 is the run's count.
 _PER_NODE_BEFORE = re.compile(
-    rf"(?:\b(?:each|per|every|a single|single|one)\s+(?:[a-z0-9-]+\s+){{0,3}}?{_NODE}\b[^.;]*|"
-    rf"\b{_NODE}\s+(?:[a-z0-9-]+\s+){{0,4}}?(?:with|contain\w*|equipped with|ha(?:s|ve|ving)|"
+    rf"(?:\b(?:each|per|every)\s+(?:[a-z0-9-]+\s+){{0,3}}?{_NODE}\b[^.;]*|"
+    rf"\b{_NODES}\s+(?:[a-z0-9-]+\s+){{0,4}}?(?:with|contain\w*|equipped with|ha(?:s|ve|ving)|"
     r"hosting|of|consisting of)\s+)"
     # the count itself may sit in between: "nodes containing 8 [NVIDIA A5000 GPUs]"
     r"(?:(?:\d[\d,]*|one|two|four|eight|sixteen)\s?(?:x\s?)?)?$"

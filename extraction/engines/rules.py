@@ -43,7 +43,7 @@ from extraction.evidence.numbers import SUFFIXES, words_to_number
 from extraction.fields import FIELDS, Status
 from storage.models import Paper
 
-ENGINE_VERSION = 3
+ENGINE_VERSION = 4
 """Bumped when the engine's answers change, so a run never mixes two versions' answers."""
 
 __all__ = ["ENGINE_VERSION", "MAX_QUOTE", "RulesEngine", "extract", "make_engine"]
@@ -149,8 +149,11 @@ def _proposal(field: str, candidate: _Candidate | None) -> FieldProposal:
 
 _DEVICE_COUNT = re.compile(
     r"(?<![\w.])(\d{1,3}(?:,\d{3})+|\d+|one|two|three|four|five|six|seven|eight|nine|ten|twelve|"
-    r"sixteen|thirty-two|sixty-four|a single|single)\s(?:x\s)?(?:[a-z0-9-]+\s){0,3}?"
-    r"(?:gpus|tpus|tpu chips|chips|accelerators|cards|devices|gpu|tpu)\b"
+    r"sixteen|thirty-two|sixty-four|a single|single)\s(?:x\s)?"
+    # words naming the device ("NVIDIA Tesla V100", "80GB A100"), never "days on 8"
+    r"(?:(?:(?!(?:on|for|with|of|and|or|in|at|to|by|per|each|from|than|days?|hours?|weeks?|"
+    r"months?|minutes?|epochs?|steps?|runs?|times|more|other)\b)[a-z][a-z0-9-]*|\(?\d+\s?gb\)?)"
+    r"\s){0,3}?(?:gpus|tpus|tpu chips|chips|accelerators|cards|devices|gpu|tpu)\b"
 )
 _NODES_TIMES_DEVICES = re.compile(
     r"(?<![\w.])(\d+|two|three|four|five|six|seven|eight|sixteen|thirty-two|sixty-four)\s"
@@ -200,7 +203,12 @@ def _device_count(page: Page, start: int, end: int, value: int) -> _Candidate | 
     """A count of devices at ``start:end`` as a candidate, unless it is not the run's count."""
     if not (0 < value <= 1_000_000) or not _about_our_training(page, start, end):
         return None
-    if per_node(page, start, end) or counts_nodes(page, end) or page.in_number_column(start):
+    if (
+        per_node(page, start, end)
+        or counts_nodes(page, end)
+        or page.in_number_column(start)
+        or page.in_number_run(start)
+    ):
         return None
     score = _context_score(page, start, end)
     left, _ = page.sentence(start, end)
@@ -288,7 +296,11 @@ def _gpu_hours(pages: list[Page]) -> FieldProposal:
                 sentence = page.sentence_text(start, end)
                 if _is_rate(page, start, end) or is_example(page, start):
                     continue
-                if is_about_others(sentence) or page.in_number_column(start):
+                if (
+                    is_about_others(sentence)
+                    or page.in_number_column(start)
+                    or page.in_number_run(start)
+                ):
                     continue
                 scale = before.group("scale")
                 value = float(before.group("num").replace(",", "")) * (
@@ -334,7 +346,11 @@ def _training_time(pages: list[Page]) -> FieldProposal:
                 sentence = page.sentence_text(start, end)
                 if not TRAINING.search(sentence) or _is_rate(page, start, end):
                     continue
-                if is_periodic(page, start) or page.in_number_column(start):
+                if (
+                    is_periodic(page, start)
+                    or page.in_number_column(start)
+                    or page.in_number_run(start)
+                ):
                     continue
                 if _BOUND_BEFORE.search(page.norm[max(0, start - 16) : start]):
                     continue  # "in less than two months" bounds the time, it does not state it
