@@ -14,6 +14,11 @@ from sqlite_utils import Database, Migrations
 MIGRATIONS = Migrations("goldsmith")
 
 
+def known_migrations() -> list[str]:
+    """The names of every migration this goldsmith knows, in the order they apply."""
+    return [migration.name for migration in MIGRATIONS._migrations]
+
+
 def run_script(db: Database, script: str) -> None:
     """Run several SQL statements inside the current transaction.
 

@@ -9,7 +9,7 @@ from textual.app import App
 from textual.binding import Binding
 
 from extraction.fields import field_spec
-from storage import open_database
+from storage import Access, open_database
 from storage import runs as run_store
 from storage.queue import QueueFilter
 from storage.runs import Run
@@ -110,7 +110,7 @@ def make_app(
         SetupError: The run, field or sample does not exist, or the sample assigns the
             annotator nothing.
     """
-    db = open_database(db_path)
+    db = open_database(db_path, access=Access.WRITE)
     chosen: Run | None
     if run is not None:
         chosen = run_store.get_run(db, run)

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import contextlib
+import errno
+import os
+import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
 
-from storage import DatabaseError, open_database
+from storage.db import Access, describe, is_disk_full, open_database
+from storage.errors import GoldsmithError
 from tui import console
 
 # Each command imports what it needs when it runs: loading the Ollama client, PyMuPDF and
@@ -22,30 +27,124 @@ EXIT_OK = 0
 EXIT_SOME_FAILED = 1
 EXIT_USAGE = 2
 EXIT_BACKEND = 3
+EXIT_INTERRUPTED = 130
+EXIT_BUG = 70
+"""An unexpected failure inside goldsmith (``EX_SOFTWARE`` of sysexits.h)."""
 
 
 @dataclass
 class Context:
-    """What every command shares: the database path the user chose."""
+    """What every command shares: the database path the user chose, opened once."""
 
     db_path: Path
     _db: Database | None = None
+    _created: bool = False
 
-    def db(self) -> Database:
-        """Open the database once, exiting with a one-line error if it cannot be."""
+    def db(self, access: Access | str = Access.WRITE) -> Database:
+        """Open the database once (see :class:`storage.db.Access`).
+
+        Raises:
+            DatabaseError: It cannot be opened as asked (shown by the CLI as one line).
+        """
         if self._db is None:
-            try:
-                self._db = open_database(self.db_path)
-            except DatabaseError as exc:
-                click.echo(f"error: {console.printable(exc)}", err=True)
-                raise SystemExit(EXIT_USAGE) from None
+            existed = self.db_path.exists()
+            self._db = open_database(self.db_path, access=access)
+            self._created = not existed
         return self._db
+
+    def finish(self, failed: bool) -> None:
+        """Close the database; one this command created and that failed before recording
+        anything is removed again, so a failed first command leaves nothing behind."""
+        if self._db is None:
+            return
+        db, self._db = self._db, None
+        empty = False
+        if failed and self._created:
+            with contextlib.suppress(sqlite3.Error):
+                empty = not any(
+                    db.execute(f"SELECT 1 FROM {table} LIMIT 1").fetchone()
+                    for table in ("papers", "ingest_errors", "runs", "decisions")
+                )
+        db.close()
+        if empty:
+            for suffix in ("", "-wal", "-shm"):
+                Path(f"{self.db_path}{suffix}").unlink(missing_ok=True)
 
 
 pass_context = click.make_pass_decorator(Context)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+def fail(message: object, code: int = EXIT_USAGE) -> NoReturn:
+    """Print ``error: MESSAGE`` (control characters escaped) and exit with ``code``."""
+    click.echo(f"error: {console.printable(message)}", err=True)
+    raise SystemExit(code)
+
+
+def os_error_message(exc: OSError) -> str:
+    """``FILE: reason`` for a failed file operation, in the words of the rest of the CLI."""
+    if is_disk_full(exc):
+        reason = "disk full (free some space, then try again)"
+    elif exc.errno == errno.EROFS:
+        reason = "read-only file system"
+    else:
+        reason = (exc.strerror or str(exc)).lower()
+    subject = exc.filename if exc.filename is not None else "goldsmith"
+    return f"{subject}: {reason}"
+
+
+class GoldsmithGroup(click.Group):
+    """The command group, with the one handler that turns every failure into one line.
+
+    Domain errors (:class:`storage.errors.GoldsmithError`) are printed with their message,
+    SQLite and file-system failures are described for the user (a full disk says "disk
+    full"), Ctrl+C says "interrupted", and anything unexpected is reported as a bug in one
+    line (``GOLDSMITH_DEBUG=1`` shows the traceback). Exit codes: SPEC §3, plus 130 when
+    interrupted and 70 for a bug.
+    """
+
+    def invoke(self, ctx: click.Context) -> Any:
+        failed = True
+        try:
+            result = super().invoke(ctx)
+            failed = False
+            return result
+        except SystemExit as exc:
+            failed = exc.code not in (None, 0)
+            raise
+        except click.exceptions.Exit as exc:
+            failed = exc.exit_code != 0
+            raise
+        except (click.ClickException, click.exceptions.Abort):
+            raise
+        except GoldsmithError as exc:
+            fail(exc)
+        except sqlite3.Error as exc:
+            where = ctx.obj.db_path if isinstance(ctx.obj, Context) else "the database"
+            fail(describe(exc, where))
+        except KeyboardInterrupt:
+            click.echo("interrupted", err=True)
+            raise SystemExit(EXIT_INTERRUPTED) from None
+        except OSError as exc:
+            if exc.errno == errno.EPIPE:
+                raise  # click quietens a closed pipe (goldsmith papers | head)
+            fail(os_error_message(exc))
+        except Exception as exc:
+            if os.environ.get("GOLDSMITH_DEBUG"):
+                raise
+            fail(
+                f"unexpected {type(exc).__name__}: {exc} (a bug in goldsmith; "
+                "GOLDSMITH_DEBUG=1 shows where)",
+                EXIT_BUG,
+            )
+        finally:
+            if isinstance(ctx.obj, Context):
+                ctx.obj.finish(failed)
+
+
+@click.group(
+    cls=GoldsmithGroup,
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+)
 @click.option(
     "--db",
     "db_path",

@@ -6,10 +6,11 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TextIO
 
 import click
 
+from storage.db import Access
 from tui import console
 from tui.cli.base import EXIT_USAGE, Context, cli, pass_context, rejected
 
@@ -24,7 +25,7 @@ def load_metadata(ctx: Context, file: Path) -> None:
     from extraction.metadata import MetadataRejected, import_metadata
 
     try:
-        result, ignored = import_metadata(ctx.db(), file)
+        result, ignored = import_metadata(ctx.db(Access.CREATE), file)
     except MetadataRejected as exc:
         rejected(file, exc.problems)
     cleared = f", {result.cleared} cleared" if result.cleared else ""
@@ -68,32 +69,32 @@ def export_metadata_command(ctx: Context, out: Path) -> None:
     """Write every paper's metadata as CSV (paper_id, file, then one column per field); it
     loads back with import-metadata. OUT may be - for stdout."""
     import csv
-    import os
-    import tempfile
 
     from extraction.gold.files import neutralize
+    from extraction.outfile import OutputFile
     from storage import metadata as metadata_store
 
-    db = ctx.db()
+    db = ctx.db(Access.READ)
     names = metadata_store.columns(db)
     values = metadata_store.all_values(db)
     target = None if str(out) == "-" else out
+
+    def write(handle: TextIO) -> int:
+        writer = csv.writer(handle, lineterminator="\r\n")
+        writer.writerow(["paper_id", "file", *names])
+        count = 0
+        for paper_id, file in db.execute("SELECT id, file FROM papers ORDER BY rowid"):
+            cells = values.get(paper_id, {})
+            writer.writerow([paper_id, neutralize(file), *(_cell(cells.get(n, "")) for n in names)])
+            count += 1
+        return count
+
     if target is None:
-        handle = sys.stdout
-        temp_name = None
+        count = write(sys.stdout)
     else:
-        fd, temp_name = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent or ".")
-        handle = os.fdopen(fd, "w", encoding="utf-8", newline="")
-    writer = csv.writer(handle, lineterminator="\r\n")
-    writer.writerow(["paper_id", "file", *names])
-    count = 0
-    for paper_id, file in db.execute("SELECT id, file FROM papers ORDER BY rowid"):
-        cells = values.get(paper_id, {})
-        writer.writerow([paper_id, neutralize(file), *(_cell(cells.get(n, "")) for n in names)])
-        count += 1
-    if target is not None and temp_name is not None:
-        handle.close()
-        os.replace(temp_name, target)
+        with OutputFile(target) as output:
+            count = write(output.handle)
+            output.commit()
     click.echo(f"exported metadata of {count} papers ({len(names)} columns)", err=target is None)
 
 
@@ -285,7 +286,7 @@ def estimate_command(
     """
     from extraction.gold.estimate import EstimateError, estimate
 
-    db = ctx.db()
+    db = ctx.db(Access.READ)
     try:
         report = estimate(
             db,
@@ -434,17 +435,16 @@ def report_command(
     """Write the corpus report as one self-contained HTML file (no network needed to view
     it): per field, disclosure (the run's raw rate and the corrected rate, with intervals),
     accuracy, the error mix and breakdowns by metadata, as charts with tables beside them."""
-    import os
-    import tempfile
     from datetime import UTC, datetime
     from importlib.metadata import version
 
     from extraction.gold.estimate import EstimateError, breakdown_columns, estimate
     from extraction.gold.report import render
+    from extraction.outfile import OutputFile
     from storage import runs as run_store
     from storage import samples as sample_store
 
-    db = ctx.db()
+    db = ctx.db(Access.READ)
     if run_name is None:
         latest = run_store.latest_run(db)
         if latest is None:
@@ -479,14 +479,10 @@ def report_command(
         generated_at=datetime.now(UTC).isoformat(timespec="seconds"),
         version=version("goldsmith"),
     )
-    # Written beside the target and renamed: an interrupted report never leaves half a file.
-    fd, temp_name = tempfile.mkstemp(prefix=f".{out.name}.", dir=out.parent or ".")
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        handle.write(page)
-    mask = os.umask(0)
-    os.umask(mask)
-    os.chmod(temp_name, 0o666 & ~mask)  # mkstemp makes it private; a report is for sharing
-    os.replace(temp_name, out)
+    # Whole or not at all, with the umask's mode (or the replaced file's): see OutputFile.
+    with OutputFile(out) as output:
+        output.handle.write(page)
+        output.commit()
     by = f", by {', '.join(chosen)}" if chosen else ""
     click.echo(
         f"wrote {console.printable(out)}: run {console.printable(run_name)}, sample "

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 import click
 
 from extraction import defaults
+from storage.db import Access
 from tui import console
 from tui.cli.base import (
     EXIT_BACKEND,
@@ -161,7 +162,7 @@ def extract_command(
     except EngineOptionError as exc:
         console.error("--engine", exc)
         raise SystemExit(EXIT_USAGE) from None
-    db = ctx.db()
+    db = ctx.db(Access.WRITE)
     started = time.perf_counter()
     try:
         run = open_engine_run(db, run_name, chosen)
@@ -246,7 +247,7 @@ def import_proposals_command(ctx: Context, file: Path, run_name: str) -> None:
     """
     from extraction.engines.imported import ImportRejected, import_proposals
 
-    db = ctx.db()
+    db = ctx.db(Access.CREATE)
     try:
         result = import_proposals(db, file, run_name)
     except ImportRejected as exc:

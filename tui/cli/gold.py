@@ -5,13 +5,14 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 import click
 
 from extraction.fields import FIELD_NAMES, FieldSpec, field_spec
+from storage.db import Access
 from tui import console
-from tui.cli.base import EXIT_USAGE, Context, cli, pass_context, percent, rejected
+from tui.cli.base import EXIT_USAGE, Context, cli, fail, pass_context, percent, rejected
 
 
 @cli.command("export")
@@ -36,6 +37,11 @@ from tui.cli.base import EXIT_USAGE, Context, cli, pass_context, percent, reject
     show_default=True,
     help="Hardware utilisation assumed for derived_training_flop (exported with it).",
 )
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Replace OUT even when there is no paper to export (it would keep only a header).",
+)
 @pass_context
 def export_command(
     ctx: Context,
@@ -45,49 +51,49 @@ def export_command(
     include_partial: bool,
     run_name: str | None,
     utilization: float,
+    force: bool,
 ) -> None:
     """Write the gold set: wide CSV (one row per paper), long CSV (one per paper and field) or
     JSON Lines (the proposals format). Only papers whose every field is final, unless
-    --include-partial. OUT may be - for stdout."""
-    import os
-    import tempfile
+    --include-partial. OUT may be - for stdout.
 
+    OUT is replaced only once the whole file is written (it keeps its permissions); an
+    existing OUT is not replaced by an export of no papers unless --force."""
     from extraction.gold import files as gold_io
+    from extraction.outfile import OutputFile
 
-    db = ctx.db()
     if run_name is not None and fmt != "jsonl":
-        click.echo("error: --run: only with --format jsonl", err=True)
-        raise SystemExit(EXIT_USAGE)
-    target = None if str(out) == "-" else out
-    handle = sys.stdout
-    temp_name = None
-    if target is not None:
-        # Write beside the target and rename, so an interrupted export never leaves half a file.
-        fd, temp_name = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent or ".")
-        handle = os.fdopen(fd, "w", encoding="utf-8", newline="")
-    try:
-        if run_name is not None:
-            summary = gold_io.export_run_jsonl(db, handle, run_name)
-        elif fmt == "jsonl":
-            summary = gold_io.export_jsonl(db, handle, include_partial=include_partial)
-        elif layout == "long":
-            summary = gold_io.export_long(db, handle, include_partial=include_partial)
-        else:
-            summary = gold_io.export_wide(
+        fail("--run: only with --format jsonl")
+    db = ctx.db(Access.READ)
+
+    def write(handle: TextIO) -> gold_io.ExportSummary:
+        try:
+            if run_name is not None:
+                return gold_io.export_run_jsonl(db, handle, run_name)
+            if fmt == "jsonl":
+                return gold_io.export_jsonl(db, handle, include_partial=include_partial)
+            if layout == "long":
+                return gold_io.export_long(db, handle, include_partial=include_partial)
+            return gold_io.export_wide(
                 db, handle, include_partial=include_partial, utilization=utilization
             )
-    except LookupError as exc:
-        if temp_name:
-            handle.close()
-            os.unlink(temp_name)
-        click.echo(f"error: --run: {exc.args[0]}", err=True)
-        raise SystemExit(EXIT_USAGE) from None
-    if target is not None and temp_name is not None:
-        handle.close()
-        os.replace(temp_name, target)
+        except LookupError as exc:
+            fail(f"--run: {exc.args[0]}")
+
+    if str(out) == "-":
+        summary = write(sys.stdout)
+    else:
+        with OutputFile(out) as output:
+            summary = write(output.handle)
+            if summary.exported == 0 and not force and not output.in_place and out.exists():
+                fail(
+                    f"{out}: not replaced: there is no paper to export, so it would keep only "
+                    "a header (use --force to replace it anyway)"
+                )
+            output.commit()
     what = "papers" if run_name is None else f"papers of run {run_name}"
     left = f", {summary.left_out} left out (not every field final)" if summary.left_out else ""
-    click.echo(f"exported {summary.exported} {what}{left}", err=target is None)
+    click.echo(f"exported {summary.exported} {what}{left}", err=str(out) == "-")
 
 
 @cli.command("import-gold")
@@ -102,7 +108,7 @@ def import_gold_command(ctx: Context, file: Path, annotator: str) -> None:
     """
     from extraction.gold.files import GoldRejected, import_gold
 
-    db = ctx.db()
+    db = ctx.db(Access.CREATE)
     try:
         result = import_gold(db, file, annotator)
     except GoldRejected as exc:
@@ -148,7 +154,7 @@ def score_command(
 
     from extraction.gold.scoring import score_runs
 
-    db = ctx.db()
+    db = ctx.db(Access.READ)
     try:
         report = score_runs(
             db, run_names, tolerance=tolerance, include_partial=include_partial, errors=errors
@@ -244,7 +250,7 @@ def agreement_command(ctx: Context, tolerance: float, as_json: bool) -> None:
 
     from extraction.gold.agreement import agreement
 
-    db = ctx.db()
+    db = ctx.db(Access.READ)
     report = agreement(db, tolerance=tolerance)
     if as_json:
         click.echo(json.dumps(report, indent=2, ensure_ascii=False))

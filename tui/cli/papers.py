@@ -13,6 +13,7 @@ import click
 
 from extraction import defaults
 from extraction.fields import FIELD_NAMES
+from storage.db import Access
 from storage.papers import PROGRESS_STATUSES
 from tui import console
 from tui.cli.base import (
@@ -82,7 +83,7 @@ def ingest_command(
     """
     from extraction.pdf.ingest import Outcome, find_pdfs, ingest
 
-    db = ctx.db()
+    db = ctx.db(Access.CREATE)
     if metadata_file is not None:
         from extraction.metadata import MetadataRejected, read_file
 
@@ -172,7 +173,7 @@ def papers_command(
     from storage.models import PaperProgress
     from storage.papers import iter_progress
 
-    db = ctx.db()
+    db = ctx.db(Access.READ)
     columns = metadata_store.columns(db)
     metadata = metadata_store.all_values(db) if columns else {}
     sampled: dict[str, sample_store.SampledPaper] = {}

@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from extraction.fields import FIELD_NAMES
-from storage import DatabaseError, open_database
+from storage import Access, DatabaseError, open_database
 from tui import console
 from tui.cli.base import EXIT_SOME_FAILED, EXIT_USAGE, Context, cli, default_annotator, pass_context
 
@@ -106,7 +106,7 @@ def review_command(
         for binding in [*ReviewScreen.BINDINGS, *GoldsmithApp.BINDINGS]:
             click.echo(f"{binding.id:32} {binding.key:28} {binding.tooltip}")  # type: ignore[union-attr]
         return
-    ctx.db()  # fail early, with the usual message, on a bad database
+    ctx.db(Access.WRITE)  # fail early, with the usual message, on a bad database
     _run_app(
         ctx.db_path,
         annotator or default_annotator(),
