@@ -17,13 +17,15 @@ connection is open, SQLite keeps writing into the file it has open, which nobody
 read again. Before each write the identity (device and inode) of both files is compared
 with what the connection saw, and the write is refused with :class:`LogReplaced` instead.
 
-**Checkpoint policy.** After every committed write a passive checkpoint copies the log into
-the database file (it never waits for anyone: readers keep reading). So a confirmed decision
-spends only the moment between its commit and that checkpoint in the log alone — losing or
-replacing ``-wal`` after that costs nothing. When another connection's read holds the
-checkpoint back, a background thread retries every :data:`CHECKPOINT_RETRY_S` until the
-log has been copied (giving up after :data:`CHECKPOINT_PATIENCE_S`; the next write tries
-again). Cost: see the README (about 1 ms per decision on this project's machine).
+**Checkpoint policy.** A passive checkpoint (it never waits for anyone: readers keep
+reading) copies the log into the database file soon after every commit, so a confirmed
+decision is in the log alone for a fraction of a second; losing or replacing ``-wal`` after
+that costs nothing. In the review app (``background_checkpoints``) a thread with its own
+connection does it :data:`CHECKPOINT_DELAY_S` after the commit, so the annotator never waits
+for the two ``fsync`` calls it takes, and tries again at that pace while another process's
+read holds it back. Batch commands checkpoint in the committing call, at most once every
+:data:`CHECKPOINT_INTERVAL_S`, and when they finish (their PDF workers start by ``fork``,
+which is only safe with no other thread). The figures are in the README.
 """
 
 from __future__ import annotations
@@ -52,10 +54,11 @@ BUSY_TIMEOUT_S = 10.0
 """How long one statement waits for another writer before SQLite reports the file busy."""
 WRITE_ATTEMPTS = 4
 """Attempts to take the write lock (each waiting up to the busy timeout) before giving up."""
-CHECKPOINT_RETRY_S = 0.25
-"""How often a checkpoint held back by a reader is tried again."""
-CHECKPOINT_PATIENCE_S = 60.0
-"""How long the background retries go on before leaving it to the next write."""
+CHECKPOINT_DELAY_S = 0.25
+"""How soon after a commit the background checkpoint runs (and how often it is retried while
+a reader holds it back)."""
+CHECKPOINT_INTERVAL_S = 1.0
+"""Without a background checkpoint (batch commands): at most one checkpoint a second."""
 FULL_DISK_BYTES = 1 << 20
 """Free space below which an I/O error is reported as a full disk."""
 
@@ -95,6 +98,10 @@ class GoldsmithDatabase(Database):
     read_only: bool = False
     files: dict[str, tuple[int, int] | None]
     """``(st_dev, st_ino)`` of the database and of its ``-wal`` as this connection saw them."""
+    background_checkpoints: bool = False
+    """Checkpoint from a thread after each commit (the review app), not in the committing
+    call (batch commands, whose PDF workers start by ``fork`` only with no other thread)."""
+    checkpointed_at: float = 0.0
 
 
 def default_db_path() -> Path:
@@ -358,60 +365,91 @@ def check_log(db: Database) -> None:
 
 
 def checkpoint(db: Database) -> bool:
-    """Copy the log into the database file as far as readers allow (never waiting).
+    """Copy the log into the database file now, as far as readers allow (never waiting).
 
     Returns:
         Whether the whole log is now in the database file.
     """
-    if isinstance(db, GoldsmithDatabase) and db.read_only:
-        return True
+    if isinstance(db, GoldsmithDatabase):
+        if db.read_only:
+            return True
+        db.checkpointed_at = time.monotonic()
     try:
-        busy, log, done = db.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+        return _complete(db.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone())
     except sqlite3.Error:
         # The change is committed (in the log); a full disk will stop the next write anyway.
         return False
-    complete = not busy and (log == -1 or done >= log)
-    if not complete and isinstance(db, GoldsmithDatabase):
-        _retry_checkpoint(db.path)
-    return complete
 
 
-_retrying: set[str] = set()
-_retrying_lock = threading.Lock()
+def _complete(result: tuple[int, int, int]) -> bool:
+    busy, log, done = result
+    return not busy and (log == -1 or done >= log)
 
 
-def _retry_checkpoint(path: Path) -> None:
-    """Try the checkpoint again from a thread (with its own connection) until readers let it
-    through, so a decision never waits in the log alone for longer than a reader reads."""
-    key = str(path.absolute())
-    with _retrying_lock:
-        if key in _retrying:
-            return
-        _retrying.add(key)
+def _after_commit(db: Database) -> None:
+    """The checkpoint policy (see the module's docstring)."""
+    if not isinstance(db, GoldsmithDatabase) or db.read_only:
+        return
+    if db.background_checkpoints:
+        _checkpointer(db.path).soon()
+    elif time.monotonic() - db.checkpointed_at >= CHECKPOINT_INTERVAL_S:
+        if not checkpoint(db):
+            db.checkpointed_at = 0.0  # held back by a reader: try again at the next commit
 
-    def retry() -> None:
+
+class _Checkpointer:
+    """A thread with its own connection that checkpoints one database shortly after each
+    commit (so the committing thread never waits for it) and again while readers hold it
+    back; it ends when there has been nothing to do for a while."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.wanted = threading.Event()
+        self.running = False
+        self.lock = threading.Lock()
+
+    def soon(self) -> None:
+        with self.lock:
+            self.wanted.set()
+            if not self.running:
+                self.running = True
+                threading.Thread(target=self._run, name="goldsmith-checkpoint", daemon=True).start()
+
+    def _run(self) -> None:
         try:
-            conn = sqlite3.connect(_uri(path, "rw"), uri=True, timeout=0.1)
+            conn = sqlite3.connect(_uri(self.path, "rw"), uri=True, timeout=0.5)
         except sqlite3.Error:
-            with _retrying_lock:
-                _retrying.discard(key)
+            with self.lock:
+                self.running = False
             return
         try:
-            deadline = time.monotonic() + CHECKPOINT_PATIENCE_S
-            while time.monotonic() < deadline:
-                time.sleep(CHECKPOINT_RETRY_S)
+            while True:
+                with self.lock:
+                    if not self.wanted.is_set():
+                        self.running = False
+                        return
+                time.sleep(CHECKPOINT_DELAY_S)  # one checkpoint for a burst of commits
+                self.wanted.clear()
                 try:
-                    busy, log, done = conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+                    complete = _complete(conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone())
                 except sqlite3.Error:
-                    continue
-                if not busy and (log == -1 or done >= log):
-                    break
+                    complete = False
+                if not complete:
+                    self.wanted.set()
         finally:
             conn.close()
-            with _retrying_lock:
-                _retrying.discard(key)
 
-    threading.Thread(target=retry, name="goldsmith-checkpoint", daemon=True).start()
+
+_checkpointers: dict[str, _Checkpointer] = {}
+_checkpointers_lock = threading.Lock()
+
+
+def _checkpointer(path: Path) -> _Checkpointer:
+    key = str(path.absolute())
+    with _checkpointers_lock:
+        if key not in _checkpointers:
+            _checkpointers[key] = _Checkpointer(path)
+        return _checkpointers[key]
 
 
 @contextlib.contextmanager
@@ -448,7 +486,7 @@ def write(db: Database) -> Iterator[Database]:
         if isinstance(exc, sqlite3.OperationalError):
             raise _environment(exc, path) from None
         raise
-    checkpoint(db)
+    _after_commit(db)
 
 
 def _environment(exc: sqlite3.OperationalError, path: Path | str) -> Exception:

@@ -111,6 +111,9 @@ def make_app(
             annotator nothing.
     """
     db = open_database(db_path, access=Access.WRITE)
+    # Decisions are copied from the log into the database file by a thread, soon after each
+    # one, so the annotator never waits for the fsyncs (storage.db: checkpoint policy).
+    db.background_checkpoints = True
     chosen: Run | None
     if run is not None:
         chosen = run_store.get_run(db, run)

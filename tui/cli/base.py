@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
 
-from storage.db import Access, describe, is_disk_full, open_database
+from storage.db import Access, checkpoint, describe, is_disk_full, open_database
 from storage.errors import GoldsmithError
 from tui import console
 
@@ -65,6 +65,7 @@ class Context:
                     db.execute(f"SELECT 1 FROM {table} LIMIT 1").fetchone()
                     for table in ("papers", "ingest_errors", "runs", "decisions")
                 )
+        checkpoint(db)
         db.close()
         if empty:
             for suffix in ("", "-wal", "-shm"):

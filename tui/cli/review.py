@@ -9,6 +9,7 @@ import click
 
 from extraction.fields import FIELD_NAMES
 from storage import Access, DatabaseError, open_database
+from storage.db import checkpoint
 from tui import console
 from tui.cli.base import EXIT_SOME_FAILED, EXIT_USAGE, Context, cli, default_annotator, pass_context
 
@@ -47,7 +48,11 @@ def _run_app(
     except DatabaseError as exc:
         click.echo(f"error: {console.printable(exc)}", err=True)
         raise SystemExit(EXIT_USAGE) from None
-    app.run()
+    try:
+        app.run()
+    finally:
+        checkpoint(app.session.db)
+        app.session.db.close()
 
 
 @cli.command("review")
