@@ -24,6 +24,7 @@ import os
 import signal
 import stat
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 from types import FrameType
 from typing import TextIO
@@ -54,6 +55,21 @@ def _running(pid: int) -> bool:
     except OSError:
         return True  # it exists, but belongs to someone else
     return True
+
+
+@contextlib.contextmanager
+def _signals_held() -> Iterator[None]:
+    """Hold SIGINT and SIGTERM back for the block (they are delivered when it ends)."""
+    held = {signal.SIGINT, signal.SIGTERM}
+    try:
+        previous = signal.pthread_sigmask(signal.SIG_BLOCK, held)
+    except (AttributeError, OSError, ValueError):  # not POSIX
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
 
 
 def _current_umask() -> int:
@@ -91,22 +107,29 @@ class OutputFile:
             info = None
         except OSError as exc:
             raise OutputError(f"{self.target}: {os_reason(exc)}") from None
-        try:
-            if info is not None and not stat.S_ISREG(info.st_mode):
-                self.in_place = True
+        if info is not None and not stat.S_ISREG(info.st_mode):
+            try:
                 self.handle = open(self.target, "w", encoding="utf-8", newline="")
-                return self
+            except OSError as exc:
+                raise OutputError(f"{self.target}: {os_reason(exc)}") from None
+            return self
+        self._catch_sigterm()
+        try:
+            # Ctrl+C between creating the file and remembering its name would leave it
+            # behind: signals wait until it is remembered (and are then delivered here).
+            with _signals_held():
+                self._fd = self._open_temporary(folder)
             mode = stat.S_IMODE(info.st_mode) if info else 0o666 & ~_current_umask()
-            self._fd = self._open_temporary(folder)
             os.fchmod(self._fd, mode)
             if info is not None and (info.st_uid, info.st_gid) != (os.geteuid(), os.getegid()):
                 with contextlib.suppress(OSError):  # only root (or a group member) may
                     os.fchown(self._fd, info.st_uid, info.st_gid)
-        except OSError as exc:
-            self._discard()
-            raise OutputError(f"{self.target}: {os_reason(exc)}") from None
-        self.handle = os.fdopen(self._fd, "w", encoding="utf-8", newline="")
-        self._catch_sigterm()
+            self.handle = os.fdopen(self._fd, "w", encoding="utf-8", newline="")
+        except BaseException as exc:
+            self._release()
+            if isinstance(exc, OSError):
+                raise OutputError(f"{self.target}: {os_reason(exc)}") from None
+            raise
         return self
 
     def _open_temporary(self, folder: Path) -> int:
@@ -180,12 +203,15 @@ class OutputFile:
                 self._named.unlink()
             self._named = None
 
-    def __exit__(self, *exc_info: object) -> None:
+    def _release(self) -> None:
         self._discard()
         if self._previous_sigterm is not None:
             with contextlib.suppress(ValueError, TypeError):
                 signal.signal(signal.SIGTERM, self._previous_sigterm)  # type: ignore[arg-type]
             self._previous_sigterm = None
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._release()
         error = exc_info[1]
         if isinstance(error, OSError) and not isinstance(error, BrokenPipeError):
             raise OutputError(f"{self.target}: {os_reason(error)}") from None
