@@ -210,6 +210,14 @@ def test_models_the_paper_uses_are_listed() -> None:
     assert value(found, "models_used") == ["ChatGPT", "LLaMA-13B", "LLaMA-7B"]
 
 
+def test_a_family_name_beside_its_sizes_is_dropped_but_other_versions_stay() -> None:
+    found = propose(
+        "We use LLaMA-7B as our base model; LLaMA is released by Meta. We fine-tune LLaMA-7B "
+        "with LoRA and compare with GPT-3 and GPT-3.5 as baselines. We prompt GPT-3 and GPT-3.5."
+    )
+    assert value(found, "models_used") == ["GPT-3", "GPT-3.5", "LLaMA-7B"]
+
+
 def test_a_models_maker_or_a_product_is_not_the_compute_provider() -> None:
     found = propose(
         "Qwen-14B-Chat An open-source conversa-\ntional model from Alibaba Cloud, featuring 14 bil-"

@@ -43,7 +43,7 @@ from extraction.evidence.numbers import SUFFIXES, words_to_number
 from extraction.fields import FIELDS, Status
 from storage.models import Paper
 
-ENGINE_VERSION = 4
+ENGINE_VERSION = 5
 """Bumped when the engine's answers change, so a run never mixes two versions' answers."""
 
 __all__ = ["ENGINE_VERSION", "MAX_QUOTE", "RulesEngine", "extract", "make_engine"]
@@ -653,7 +653,7 @@ _USE = re.compile(
     r"select\w*|chose|choose|build|built|query|queried|apply|applied|leverag\w*|test\w*|"
     r"benchmark\w*|release\w*|present\w*|introduc\w*|propos\w*)\b|"
     r"\b(?:base model|backbone|baselines?|teacher|initiali[sz]ed (?:with|from)|"
-    r"(?:is|was|were|are) (?:used|adopted|employed|fine-?tuned|evaluated|prompted))\b"
+    r"(?:is|was|were|are) (?:used|adopted|employed|fine-?tuned|evaluated|prompted|asked|queried))\b"
 )
 """A sentence where the paper itself uses a model (not one that only mentions it)."""
 _NOT_USED = re.compile(r"\b(?:do|does|did|could|can) ?(?:not|n't) (?:use|adopt|employ|include)\b")
@@ -683,7 +683,7 @@ def _models(pages: list[_Page]) -> FieldProposal:
                 _NOT_USED.search(sentence) or is_about_others(sentence)
             ):
                 used[key] = (page, m.start(), m.end())
-    wanted = [key for key, n in counts.most_common() if n >= 2 and key in used][:8]
+    wanted = _most_specific([key for key, n in counts.most_common() if n >= 2 and key in used])[:8]
     if not wanted:
         return FieldProposal("models_used", Status.NOT_REPORTED, None, None, None)
     names = [_as_written(*used[key]) for key in wanted]
@@ -693,6 +693,35 @@ def _models(pages: list[_Page]) -> FieldProposal:
     return FieldProposal(
         "models_used", Status.REPORTED, value, page.number, page.quote(left, right)
     )
+
+
+def _model_key(name: str) -> str:
+    return re.sub(r"[\s_-]+", "", name)
+
+
+_VARIANT = re.compile(r"(?:\d+(?:\.\d+)?[bm]|x\d+b|base|large|small|xl|chat|instruct)\b")
+
+
+def _covers(specific: str, general: str) -> bool:
+    """Whether model name ``specific`` is a size or variant of ``general`` ("LLaMA-7B" of
+    "LLaMA", "Qwen2.5" of the family "Qwen"), not another model ("GPT-3.5" is not GPT-3)."""
+    short, long = _model_key(general), _model_key(specific)
+    if long == short or not long.startswith(short):
+        return False
+    return not re.search(r"\d", short) or bool(_VARIANT.match(long[len(short) :]))
+
+
+def _most_specific(keys: list[str]) -> list[str]:
+    """Model names without those a more specific one covers ("LLaMA" beside "LLaMA-7B"), and
+    without the same name written twice ("Llama3.1" and "llama-3.1")."""
+    kept: list[str] = []
+    for key in keys:
+        if any(_covers(other, key) for other in keys):
+            continue
+        if any(_model_key(other) == _model_key(key) for other in kept):
+            continue
+        kept.append(key)
+    return kept
 
 
 _API_COST = re.compile(
