@@ -29,6 +29,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationErr
 
 from extraction.evidence.normalize import NOT_REPORTED_WORDS, ValueProblem, normalize_value
 from extraction.fields import FIELDS, FieldSpec, Status
+from extraction.safe_text import unsafe_character
 
 MAX_QUOTE = 600
 """Characters of evidence kept per field from any source; longer quotes are cut (and fail to
@@ -222,6 +223,9 @@ def validate_field(spec: FieldSpec, raw: Any) -> FieldProposal:
     if status == Status.NOT_REPORTED and value is not None:
         raise ValueProblem("status is not_reported but a value was given: choose one")
     quote = answer.quote.strip() if answer.quote and answer.quote.strip() else None
+    if quote and (unsafe := unsafe_character(quote)):
+        # A quote is shown and exported: the same rule as for every other text.
+        raise ValueProblem(f"quote: {unsafe}")
     if status == Status.NOT_REPORTED:
         return FieldProposal(spec.name, status, None, None, None)
     return FieldProposal(

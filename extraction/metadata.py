@@ -22,6 +22,7 @@ from sqlite_utils import Database
 
 from extraction.encoding import UnreadableFile, read_utf8
 from extraction.gold.files import unneutralize
+from extraction.safe_text import unsafe_character
 from storage import metadata as metadata_store
 from storage.metadata import COLUMN_NAME, PAPER_COLUMNS, MetadataImport
 
@@ -32,10 +33,6 @@ MAX_BYTES = 64 * 1024 * 1024
 MAX_CELL = 10_000
 """Characters allowed in one cell."""
 MAX_COLUMNS = 200
-
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
-"""Control characters (escape sequences, NUL, line breaks inside a cell) and bidi overrides:
-metadata is shown in tables and used as group names, so none of them is ever stored."""
 
 
 class MetadataRejected(Exception):
@@ -62,8 +59,12 @@ class MetadataFile:
 
 
 def _control(text: str) -> str | None:
-    found = _CONTROL.search(text)
-    return None if found is None else f"contains the control character U+{ord(found.group()):04X}"
+    """What the shared rule refuses (extraction.safe_text), and line breaks and tabs too:
+    metadata is shown in tables and used as group names, one line each."""
+    if unsafe := unsafe_character(text):
+        return unsafe
+    found = next((c for c in text if c in "\t\n\r"), None)
+    return None if found is None else f"contains the control character U+{ord(found):04X}"
 
 
 def column_name(header: str) -> str:

@@ -127,6 +127,21 @@ GOLD_CASES: dict[str, tuple[Callable[[list[list[str]]], bytes], list[str]]] = {
         set_cell(2, "models_used", "GPT-4\x1b]0;owned\x07"),
         ["row 2, column models_used: contains the control character U+001B"],
     ),
+    "terminal escapes in annotators": (
+        set_cell(2, "annotators", "bob\x1b]0;TITLE\x07\x1b[2J\u202eXY"),
+        ["row 2, column annotators: contains the control character U+001B"],
+    ),
+    "bidi override in annotators": (
+        set_cell(3, "annotators", "alice; bob\u202eXY"),
+        [
+            "row 3, column annotators: contains the bidi control character U+202E "
+            "(it reorders text on screen)"
+        ],
+    ),
+    "lone surrogate": (
+        lambda rows: set_cell(2, "compute_provider", "AWS")(rows).replace(b"AWS", b"\xed\xa0\x80x"),
+        ["row 2: not UTF-8 text (byte 0xed); re-save it as UTF-8"],
+    ),
     "empty": (lambda rows: b"", ["the file is empty"]),
     "header only": (lambda rows: to_csv(rows[:1]).encode(), ["no rows"]),
     "unterminated quote": (
@@ -216,6 +231,25 @@ PROPOSAL_CASES: dict[str, tuple[bytes, list[str]]] = {
         ["line 1: gpu_hours: value: not a finite number"],
     ),
     "empty": (b"\n\n", ["no proposals in the file"]),
+    "escape sequence in a quote": (
+        (line(evidence={"page": 2, "quote": "8 NVIDIA\x1b[2J A100 GPUs"}) + "\n").encode(),
+        ["line 1: accelerator_count: quote: contains the control character U+001B"],
+    ),
+    "lone surrogate in a value": (
+        (line(field="compute_provider", value="\ud800x") + "\n").encode(),
+        [
+            "line 1: compute_provider: value: contains a lone surrogate U+D800 "
+            "(not a character; not valid UTF-8)"
+        ],
+    ),
+    "lone surrogate in a quote": (
+        (line(evidence={"page": 2, "quote": "8 \udfff GPUs"}) + "\n").encode(),
+        ["line 1: accelerator_count: quote: contains a lone surrogate U+DFFF"],
+    ),
+    "5,000-digit integer": (
+        (line() + "\n" + line(field="gpu_hours").replace("8", "9" * 5000, 1) + "\n").encode(),
+        ["line 2: not usable JSON (a number with more than 4300 digits)"],
+    ),
 }
 
 

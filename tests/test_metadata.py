@@ -116,7 +116,8 @@ HOSTILE: dict[str, tuple[str | bytes, list[str]]] = {
         "file,venue,year\r\ngpu_paper.pdf,A\x1b[31m,2020\r\ntpu_paper.pdf,B\u202eevil,2021\r\n",
         [
             "row 2, column venue: contains the control character U+001B",
-            "row 3, column venue: contains the control character U+202E",
+            "row 3, column venue: contains the bidi control character U+202E "
+            "(it reorders text on screen)",
         ],
     ),
     "line break inside a cell": (

@@ -75,5 +75,15 @@ def warning(subject: object, reason: object) -> None:
     click.echo(f"warning: {printable(subject)}: {printable(reason)}", err=True)
 
 
+def json_text(value: object, indent: int | None = None) -> str:
+    """``value`` as JSON, readable (not ASCII-escaped) yet safe to print: control, bidi and
+    other invisible characters are written as ``\\uXXXX`` escapes, as ESC always is."""
+    import json
+
+    from extraction.safe_text import json_escape
+
+    return json_escape(json.dumps(value, ensure_ascii=False, indent=indent))
+
+
 def stderr_is_terminal() -> bool:
     return sys.stderr.isatty()

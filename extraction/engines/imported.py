@@ -12,6 +12,7 @@ imported unless all lines are good. Imported proposals are grounded like any oth
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -83,6 +84,14 @@ def parse_proposals(
             continue
         except RecursionError:
             problems.append(f"line {number}: not usable JSON (nested too deeply)")
+            continue
+        except ValueError:
+            # Python refuses to read an integer of more than 4,300 digits (a quadratic-time
+            # conversion): no field holds such a number.
+            limit = sys.get_int_max_str_digits()
+            problems.append(
+                f"line {number}: not usable JSON (a number with more than {limit} digits)"
+            )
             continue
         problem, paper_id, proposal = _check(db, record)
         if problem:

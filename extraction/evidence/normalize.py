@@ -16,6 +16,7 @@ from extraction.evidence import catalog
 from extraction.evidence.numbers import SUFFIXES, close, find_numbers, words_to_number
 from extraction.evidence.textnorm import normalize
 from extraction.fields import FieldSpec, Kind
+from extraction.safe_text import unsafe_character
 
 
 class ValueProblem(ValueError):
@@ -51,15 +52,12 @@ def _is_not_reported_word(text: str) -> bool:
     return " ".join(text.lower().split()).strip(" .") in NOT_REPORTED_WORDS
 
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
-"""Control characters (NUL, escape sequences) and bidi overrides: never part of a value."""
-
-
 def _as_text(raw: Any, what: str) -> str:
     if isinstance(raw, bool) or not isinstance(raw, (str, int, float)):
         raise ValueProblem(f"expected {what}, got {type(raw).__name__}")
-    if isinstance(raw, str) and (control := _CONTROL.search(raw)):
-        raise ValueProblem(f"contains the control character U+{ord(control.group()):04X}")
+    # Control characters, bidi controls and lone surrogates are never part of a value.
+    if isinstance(raw, str) and (unsafe := unsafe_character(raw)):
+        raise ValueProblem(unsafe)
     text = " ".join(str(raw).split())
     if _is_not_reported_word(text):
         raise ValueProblem(f"{text or 'an empty value'!r} means not reported: use not_reported")
@@ -415,8 +413,8 @@ def parse_text_list(raw: Any) -> list[str]:
     for item in _items(raw):
         if not isinstance(item, str):
             raise ValueProblem(f"list items must be text, got {type(item).__name__}")
-        if control := _CONTROL.search(item):
-            raise ValueProblem(f"contains the control character U+{ord(control.group()):04X}")
+        if unsafe := unsafe_character(item):
+            raise ValueProblem(unsafe)
         text = " ".join(item.replace(";", ",").split()).strip(" ,")
         if not text or _is_not_reported_word(text):
             continue

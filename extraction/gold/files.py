@@ -29,6 +29,7 @@ from extraction.encoding import UnreadableFile, read_utf8
 from extraction.evidence.normalize import ValueProblem, normalize_value
 from extraction.fields import FIELDS, FieldSpec, Kind, Status
 from extraction.gold.derived import DEFAULT_UTILIZATION, DERIVED_COLUMNS, derive
+from extraction.safe_text import json_escape, split_names, visible
 from storage import decisions as decision_store
 from storage import papers as paper_store
 from storage import runs as run_store
@@ -70,6 +71,12 @@ def neutralize(cell: str) -> str:
     if cell and (cell[0] in DANGEROUS or cell[0] == "'"):
         return "'" + cell
     return cell
+
+
+def shown(text: str) -> str:
+    """A cell that is only displayed (a PDF's title or file name, a quote from its text, a
+    list of names): control and bidi characters become U+FFFD, then formula-neutralised."""
+    return neutralize(visible(text))
 
 
 def unneutralize(cell: str) -> str:
@@ -143,7 +150,7 @@ def export_wide(
             continue
         exported += 1
         paper = gold.paper
-        row = [paper.id, neutralize(paper.file), neutralize(paper.title or "")]
+        row = [paper.id, shown(paper.file), shown(paper.title or "")]
         reported: dict[str, Any] = {}
         for spec in FIELDS:
             field = gold.fields[spec.name]
@@ -155,7 +162,7 @@ def export_wide(
             row += [value_cell(spec, field.value), field.status or ""]
         derived = derive(reported, utilization)
         row += [_derived_cell(v) for v in derived.as_row().values()]
-        row.append(neutralize("; ".join(gold.decided_by)))
+        row.append(shown("; ".join(gold.decided_by)))
         writer.writerow(row)
     return ExportSummary(exported, left_out)
 
@@ -191,17 +198,17 @@ def export_long(db: Database, out: TextIO, *, include_partial: bool = False) -> 
             writer.writerow(
                 [
                     paper.id,
-                    neutralize(paper.file),
-                    neutralize(paper.title or ""),
+                    shown(paper.file),
+                    shown(paper.title or ""),
                     spec.name,
                     field.status if field.final else "",
                     value_cell(spec, field.value) if field.final else "",
                     chosen.page if chosen and chosen.page is not None and field.final else "",
-                    neutralize(chosen.quote or "") if chosen and field.final else "",
+                    shown(chosen.quote or "") if chosen and field.final else "",
                     chosen.verdict if chosen and field.final else (field.reason or ""),
                     proposed,
                     neutralize(run_name),
-                    neutralize("; ".join(field.decided_by)),
+                    shown("; ".join(field.decided_by)),
                     chosen.decided_at if chosen and field.final else "",
                 ]
             )
@@ -228,7 +235,7 @@ def export_jsonl(db: Database, out: TextIO, *, include_partial: bool = False) ->
             if field.status != Status.NOT_REPORTED:
                 record["value"] = field.value
                 record["evidence"] = {"page": field.chosen.page, "quote": field.chosen.quote}
-            out.write(json.dumps(record, ensure_ascii=False) + "\n")
+            out.write(json_escape(json.dumps(record, ensure_ascii=False)) + "\n")
     return ExportSummary(exported, 0 if include_partial else left_out)
 
 
@@ -251,7 +258,7 @@ def export_run_jsonl(db: Database, out: TextIO, run_name: str) -> ExportSummary:
             if p.status != Status.NOT_REPORTED:
                 record["value"] = p.value
                 record["evidence"] = {"page": p.page, "quote": p.quote}
-            out.write(json.dumps(record, ensure_ascii=False) + "\n")
+            out.write(json_escape(json.dumps(record, ensure_ascii=False)) + "\n")
     return ExportSummary(papers, 0)
 
 
@@ -345,7 +352,11 @@ def parse_gold(db: Database, path: Path) -> tuple[list[tuple[str, list[NewDecisi
         decisions: list[NewDecision] = []
         authors = None
         if "annotators" in position:
-            authors = unneutralize(row[position["annotators"]]).strip() or None
+            names, problem = split_names(unneutralize(row[position["annotators"]]))
+            if problem:
+                problems.append(f"row {number}, column annotators: {problem}")
+                continue
+            authors = "; ".join(names) or None
         for spec in specs:
             status = row[position[f"{spec.name}_status"]].strip()
             cell = unneutralize(row[position[spec.name]])

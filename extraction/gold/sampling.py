@@ -40,6 +40,7 @@ from fractions import Fraction
 from sqlite_utils import Database
 
 from extraction.fields import FIELD_NAMES
+from extraction.safe_text import name_problem
 from storage import metadata as metadata_store
 from storage import runs as run_store
 from storage import samples as sample_store
@@ -83,8 +84,9 @@ def parse_annotators(text: str | None) -> tuple[str, ...]:
     names = tuple(name.strip() for name in text.split(","))
     if any(not name for name in names):
         raise SampleError("--annotators: an empty name (write them as a,b,c)")
-    if any(not name.isprintable() or ";" in name for name in names):
-        raise SampleError("--annotators: names cannot hold control characters or ';'")
+    for name in names:
+        if problem := name_problem(name, "an annotator name"):
+            raise SampleError(f"--annotators: {problem}")
     if len(set(names)) != len(names):
         raise SampleError("--annotators: a name is given twice")
     return names

@@ -204,7 +204,6 @@ def percent(value: float | None) -> str:
 def default_annotator() -> str:
     """``$GOLDSMITH_ANNOTATOR``, else the login name."""
     import getpass
-    import os
 
     name = os.environ.get("GOLDSMITH_ANNOTATOR", "").strip()
     if name:
@@ -213,3 +212,31 @@ def default_annotator() -> str:
         return getpass.getuser()
     except (OSError, KeyError):
         return "annotator"
+
+
+def annotator_name(given: str | None, option: str = "--annotator") -> str:
+    """The annotator's name: ``given``, else :func:`default_annotator`; exits with one line
+    when it cannot be a name (control characters, ';', too long)."""
+    from extraction.safe_text import name_problem
+
+    name = given.strip() if given is not None else default_annotator()
+    where = option if given is not None else "$GOLDSMITH_ANNOTATOR (or the login name)"
+    if problem := name_problem(name, "an annotator name"):
+        fail(f"{where}: {problem}")
+    return name
+
+
+def run_name_checked(name: str | None, option: str = "--run") -> str | None:
+    """A run name given on the command line, refused (one line) when it holds control or
+    bidi characters or is too long: run names are shown and exported."""
+    from extraction.safe_text import MAX_NAME, unsafe_character
+
+    if name is None:
+        return None
+    if not name.strip():
+        fail(f"{option}: a run name cannot be empty")
+    if problem := unsafe_character(name):
+        fail(f"{option}: {problem}")
+    if len(name) > MAX_NAME:
+        fail(f"{option}: longer than {MAX_NAME} characters")
+    return name

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
@@ -161,7 +160,7 @@ def sample_command(
         click.echo(f"error: {console.printable(exc)}", err=True)
         raise SystemExit(EXIT_USAGE) from None
     if as_json:
-        click.echo(json.dumps(design_json(drawn), indent=2, ensure_ascii=False))
+        click.echo(console.json_text(design_json(drawn), indent=2))
         return
     print_design(drawn)
 
@@ -301,7 +300,7 @@ def estimate_command(
         click.echo(f"error: {console.printable(exc)}", err=True)
         raise SystemExit(EXIT_USAGE) from None
     if as_json:
-        click.echo(json.dumps(report, indent=2, ensure_ascii=False))
+        click.echo(console.json_text(report, indent=2))
         return
     print_estimate(report)
 

@@ -20,6 +20,7 @@ from tui.cli.base import (
     pass_context,
     progress_bar,
     rejected,
+    run_name_checked,
 )
 
 # Each command imports what it needs when it runs: loading the Ollama client, PyMuPDF and
@@ -165,7 +166,7 @@ def extract_command(
     db = ctx.db(Access.WRITE)
     started = time.perf_counter()
     try:
-        run = open_engine_run(db, run_name, chosen)
+        run = open_engine_run(db, run_name_checked(run_name), chosen)
     except run_store.RunConflict as exc:
         console.error("--run", exc)
         raise SystemExit(EXIT_USAGE) from None
@@ -247,6 +248,7 @@ def import_proposals_command(ctx: Context, file: Path, run_name: str) -> None:
     """
     from extraction.engines.imported import ImportRejected, import_proposals
 
+    run_name_checked(run_name)
     db = ctx.db(Access.CREATE)
     try:
         result = import_proposals(db, file, run_name)

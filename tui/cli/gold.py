@@ -12,7 +12,16 @@ import click
 from extraction.fields import FIELD_NAMES, FieldSpec, field_spec
 from storage.db import Access
 from tui import console
-from tui.cli.base import EXIT_USAGE, Context, cli, fail, pass_context, percent, rejected
+from tui.cli.base import (
+    EXIT_USAGE,
+    Context,
+    annotator_name,
+    cli,
+    fail,
+    pass_context,
+    percent,
+    rejected,
+)
 
 
 @cli.command("export")
@@ -108,6 +117,7 @@ def import_gold_command(ctx: Context, file: Path, annotator: str) -> None:
     """
     from extraction.gold.files import GoldRejected, import_gold
 
+    annotator = annotator_name(annotator)
     db = ctx.db(Access.CREATE)
     try:
         result = import_gold(db, file, annotator)
@@ -253,7 +263,7 @@ def agreement_command(ctx: Context, tolerance: float, as_json: bool) -> None:
     db = ctx.db(Access.READ)
     report = agreement(db, tolerance=tolerance)
     if as_json:
-        click.echo(json.dumps(report, indent=2, ensure_ascii=False))
+        click.echo(console.json_text(report, indent=2))
         return
     if len(report["annotators"]) < 2:
         click.echo("no paper has been decided by two annotators yet")

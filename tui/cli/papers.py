@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sys
 import time
 from collections.abc import Iterable
@@ -235,7 +234,7 @@ def papers_command(
                     "inclusion_probability": place.inclusion_probability,
                     "assigned": list(place.annotators),
                 }
-            out.write(json.dumps(record, ensure_ascii=False) + "\n")
+            out.write(console.json_text(record) + "\n")
         return
     if not sys.stdout.isatty():
         out.write("\t".join([*sample_columns, "id", "status", "final", "pages", "title", *columns]))

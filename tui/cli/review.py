@@ -11,7 +11,7 @@ from extraction.fields import FIELD_NAMES
 from storage import Access, DatabaseError, open_database
 from storage.db import checkpoint
 from tui import console
-from tui.cli.base import EXIT_SOME_FAILED, EXIT_USAGE, Context, cli, default_annotator, pass_context
+from tui.cli.base import EXIT_SOME_FAILED, EXIT_USAGE, Context, annotator_name, cli, pass_context
 
 
 def _run_app(
@@ -114,7 +114,7 @@ def review_command(
     ctx.db(Access.WRITE)  # fail early, with the usual message, on a bad database
     _run_app(
         ctx.db_path,
-        annotator or default_annotator(),
+        annotator_name(annotator),
         run_name,
         field,
         adjudicate=adjudicate,
@@ -177,5 +177,5 @@ def demo_command(annotator: str | None) -> None:
     if proposals.is_file():
         import_proposals(db, proposals, "sample-llm")
     db.close()
-    _run_app(db_path, annotator or default_annotator(), None, None)
+    _run_app(db_path, annotator_name(annotator), None, None)
     click.echo(f"demo database: {db_path} (kept; try 'goldsmith --db {db_path} papers')")
