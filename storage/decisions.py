@@ -8,6 +8,7 @@ effective decision per (paper, field), updated in the same transaction as the lo
 
 from __future__ import annotations
 
+import json
 import uuid as uuid_module
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -21,6 +22,44 @@ from storage.models import decode_json, encode_json
 ROLES = ("annotator", "adjudicator")
 VERDICTS = ("accepted", "corrected", "not_reported", "ambiguous", "undone")
 STATUSES = ("reported", "not_reported", "ambiguous")
+GROUNDINGS = ("exact", "normalized", "fuzzy", "ungrounded")
+
+
+@dataclass(frozen=True, slots=True)
+class ShownMention:
+    """A candidate mention of a field that was marked in the paper's text."""
+
+    page: int
+    start: int
+    end: int
+    text: str
+    visited: bool = False
+    """The annotator jumped to it (``}``/``{``)."""
+
+
+MAX_SHOWN_MENTIONS = 200
+"""Mentions stored with one decision (a long paper names "GPU" hundreds of times)."""
+
+
+def _encode_mentions(mentions: Sequence[ShownMention] | None) -> str | None:
+    if mentions is None:
+        return None
+    return json.dumps(
+        [
+            {"page": m.page, "start": m.start, "end": m.end, "text": m.text, "visited": m.visited}
+            for m in mentions[:MAX_SHOWN_MENTIONS]
+        ],
+        ensure_ascii=False,
+    )
+
+
+def _decode_mentions(text: str | None) -> tuple[ShownMention, ...] | None:
+    if text is None:
+        return None
+    return tuple(
+        ShownMention(m["page"], m["start"], m["end"], m["text"], bool(m.get("visited")))
+        for m in json.loads(text)
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,6 +83,16 @@ class Decision:
     batch: str | None = None
     on_behalf_of: str | None = None
     blind: bool = False
+    grounding: str | None = None
+    """How the quote matched the page: ``exact`` or ``normalized`` (annotators), or the
+    accepted proposal's grounding."""
+    char_start: int | None = None
+    char_end: int | None = None
+    """Offsets of the quote in the stored text of ``page``."""
+    no_quote: bool = False
+    """The value was saved without a quote on purpose."""
+    shown_mentions: tuple[ShownMention, ...] | None = None
+    """For "not reported": the field's candidate mentions the annotator was shown."""
 
     @classmethod
     def from_row(cls, row: Mapping[str, Any]) -> Decision:
@@ -65,7 +114,17 @@ class Decision:
             batch=row.get("batch"),
             on_behalf_of=row.get("on_behalf_of"),
             blind=bool(row.get("blind")),
+            grounding=row.get("grounding"),
+            char_start=row.get("char_start"),
+            char_end=row.get("char_end"),
+            no_quote=bool(row.get("no_quote")),
+            shown_mentions=_decode_mentions(row.get("shown_mentions")),
         )
+
+    @property
+    def has_evidence(self) -> bool:
+        """A page and a quote that was found on it."""
+        return bool(self.page and self.quote and self.grounding not in (None, "ungrounded"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,6 +144,12 @@ class NewDecision:
     """For imported gold values: whose judgement this is (``annotator`` loaded it)."""
     blind: bool = False
     """The model's proposal was hidden when the decision was made."""
+    grounding: str | None = None
+    char_start: int | None = None
+    char_end: int | None = None
+    no_quote: bool = False
+    """Saved without a quote on purpose (the annotator said so)."""
+    shown_mentions: tuple[ShownMention, ...] | None = None
 
     def __post_init__(self) -> None:
         if self.verdict not in VERDICTS or self.verdict == "undone":
@@ -99,12 +164,17 @@ class NewDecision:
             raise ValueError("a field that is not reported has no value")
         if self.status == "reported" and self.value is None:
             raise ValueError("a reported field needs a value")
+        if self.grounding is not None and self.grounding not in GROUNDINGS:
+            raise ValueError(f"grounding must be one of {GROUNDINGS}, not {self.grounding!r}")
+        if self.no_quote and self.quote:
+            raise ValueError("a decision saved without a quote has no quote")
 
 
 _INSERT = (
     "INSERT INTO decisions (uuid, paper_id, field, annotator, role, verdict, status, value, "
-    "page, quote, proposal_id, comment, decided_at, undoes, batch, on_behalf_of, blind) "
-    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    "page, quote, proposal_id, comment, decided_at, undoes, batch, on_behalf_of, blind, "
+    "grounding, char_start, char_end, no_quote, shown_mentions) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
 
 
@@ -143,6 +213,11 @@ def record(
             batch=batch,
             on_behalf_of=new.on_behalf_of,
             blind=new.blind,
+            grounding=new.grounding,
+            char_start=new.char_start,
+            char_end=new.char_end,
+            no_quote=new.no_quote,
+            shown_mentions=new.shown_mentions,
         )
         for new in decisions
     ]
@@ -171,13 +246,18 @@ def _log_row(d: Decision) -> tuple[Any, ...]:
         d.batch,
         d.on_behalf_of,
         int(d.blind),
+        d.grounding,
+        d.char_start,
+        d.char_end,
+        int(d.no_quote),
+        _encode_mentions(d.shown_mentions),
     )
 
 
 _SET_STATE = (
     "INSERT OR REPLACE INTO decision_state (paper_id, field, annotator, role, decision_uuid, "
-    "verdict, status, value, decided_at, page, quote, proposal_id, on_behalf_of) "
-    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    "verdict, status, value, decided_at, page, quote, proposal_id, on_behalf_of, grounding, "
+    "no_quote) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
 
 
@@ -196,6 +276,8 @@ def _state_row(d: Decision) -> tuple[Any, ...]:
         d.quote,
         d.proposal_id,
         d.on_behalf_of,
+        d.grounding,
+        int(d.no_quote),
     )
 
 

@@ -37,6 +37,10 @@ class Judgement(NamedTuple):
     proposal_id: int | None = None
     on_behalf_of: str | None = None
     """For an imported gold value: whose judgement it is."""
+    grounding: str | None = None
+    """How the decision's quote matched the page (None: no quote, or an older decision)."""
+    no_quote: int = 0
+    """1 when the value was saved without a quote on purpose."""
 
     @property
     def value(self) -> Any:
@@ -174,11 +178,12 @@ def iter_gold(
     marks = ", ".join("?" for _ in fields)
     join = "JOIN" if only_decided else "LEFT JOIN"
     detail = "s.page, s.quote, s.proposal_id" if evidence else "NULL, NULL, NULL"
+    extra = "s.grounding, s.no_quote" if evidence else "NULL, 0"
     if not in_paper_order and only_decided and not paper_details:
         decisions = db.conn.execute(
             f"""
             SELECT s.paper_id, s.field, s.annotator, s.role, s.verdict, s.status, s.value,
-                s.decided_at, {detail}, s.on_behalf_of
+                s.decided_at, {detail}, s.on_behalf_of, {extra}
             FROM decision_state s WHERE s.field IN ({marks}) ORDER BY s.paper_id
             """,
             list(fields),
@@ -187,7 +192,7 @@ def iter_gold(
         decisions = db.conn.execute(
             f"""
             SELECT p.id, s.field, s.annotator, s.role, s.verdict, s.status, s.value,
-                s.decided_at, {detail}, s.on_behalf_of
+                s.decided_at, {detail}, s.on_behalf_of, {extra}
             FROM papers p
             {join} decision_state s ON s.paper_id = p.id AND s.field IN ({marks})
             ORDER BY p.file, p.id -- STABLE_ORDER

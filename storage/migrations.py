@@ -472,3 +472,29 @@ def m009_openai_engine_and_field_attempts(db: Database) -> None:
         ALTER TABLE run_papers ADD COLUMN answer_tokens INTEGER;
         """,
     )
+
+
+@MIGRATIONS()
+def m008_decision_evidence(db: Database) -> None:
+    """The evidence of every human answer, as proposals have it.
+
+    ``grounding`` (``exact`` or ``normalized`` for a quote an annotator chose; a proposal's
+    own for an accepted one) with ``char_start``/``char_end`` into the page's stored text;
+    ``no_quote`` = 1 when a value was saved without a quote on purpose; ``shown_mentions``
+    (JSON) the candidate mentions of the field the annotator was shown when deciding "not
+    reported" (``[]``: the paper had none). ``decision_state`` carries ``grounding`` and
+    ``no_quote`` beside each current decision, for exports.
+    """
+    run_script(
+        db,
+        """
+        ALTER TABLE decisions ADD COLUMN grounding TEXT
+            CHECK (grounding IN ('exact', 'normalized', 'fuzzy', 'ungrounded'));
+        ALTER TABLE decisions ADD COLUMN char_start INTEGER;
+        ALTER TABLE decisions ADD COLUMN char_end INTEGER;
+        ALTER TABLE decisions ADD COLUMN no_quote INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE decisions ADD COLUMN shown_mentions TEXT;
+        ALTER TABLE decision_state ADD COLUMN grounding TEXT;
+        ALTER TABLE decision_state ADD COLUMN no_quote INTEGER NOT NULL DEFAULT 0;
+        """,
+    )

@@ -345,12 +345,47 @@ def add_comment(db: Database, paper_id: str, field: str, annotator: str, comment
         )
 
 
-def comments_for(db: Database, paper_id: str, annotator: str) -> dict[str, list[str]]:
-    """The annotator's comments on a paper, by field, oldest first."""
-    found: dict[str, list[str]] = {}
-    for field, text in db.execute(
-        "SELECT field, comment FROM comments WHERE paper_id = ? AND annotator = ? ORDER BY id",
-        [paper_id, annotator],
-    ):
-        found.setdefault(field, []).append(text)
+@dataclass(frozen=True, slots=True)
+class Comment:
+    """A comment on a field: made with ``c``, or the one an ambiguous mark (``m``) asked for."""
+
+    annotator: str
+    text: str
+    at: str
+    kind: str = "comment"
+    """``comment`` (``c``) or ``ambiguous`` (the reason given with ``m``)."""
+
+
+def comments_for(
+    db: Database, paper_id: str, annotator: str | None = None
+) -> dict[str, list[Comment]]:
+    """Comments on a paper's fields, by field, oldest first: the ``c`` comments of
+    ``annotator`` (everyone's when ``None``)."""
+    sql = "SELECT field, annotator, comment, at FROM comments WHERE paper_id = ?"
+    params: list[Any] = [paper_id]
+    if annotator is not None:
+        sql += " AND annotator = ?"
+        params.append(annotator)
+    found: dict[str, list[Comment]] = {}
+    for field, who, text, at in db.execute(sql + " ORDER BY id", params):
+        found.setdefault(field, []).append(Comment(who, text, at))
+    return found
+
+
+def all_comments(db: Database, paper_id: str) -> dict[str, list[Comment]]:
+    """Every comment on a paper's fields, by field, oldest first: everyone's ``c`` comments
+    and the comment of every decision in effect (an ambiguous mark's reason), for
+    adjudication and the long export."""
+    found = comments_for(db, paper_id)
+    rows = db.execute(
+        "SELECT d.field, d.annotator, d.comment, d.decided_at, d.verdict FROM decision_state s "
+        "JOIN decisions d ON d.uuid = s.decision_uuid WHERE s.paper_id = ? AND "
+        "d.comment IS NOT NULL AND d.comment != '' AND d.on_behalf_of IS NULL "
+        "AND s.role = 'annotator'",
+        [paper_id],
+    )
+    for field, who, text, at, verdict in rows:
+        found.setdefault(field, []).append(Comment(who, text, at, verdict))
+    for comments in found.values():
+        comments.sort(key=lambda c: c.at)
     return found

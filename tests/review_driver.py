@@ -91,13 +91,15 @@ TYPED = {
 
 
 def editor_keys(editor: ValueEditor) -> list[str]:
-    """Keys that enter a valid value for the field being corrected."""
+    """Keys that enter a valid value for the field being corrected: saved with the evidence
+    the editor starts from, or (when it has none) without a quote, as an annotator may."""
     kind = editor.spec.kind
+    save = "enter" if editor.evidence is not None else "ctrl+n"
     if kind is Kind.CHOICE:
-        return ["down", "enter"]
+        return ["down", save]
     if kind is Kind.CHOICE_LIST:
         return ["escape"]
-    return ["ctrl+u", *TYPED[kind], "enter"]
+    return ["ctrl+u", *TYPED[kind], save]
 
 
 async def run(args: argparse.Namespace) -> None:

@@ -146,6 +146,8 @@ def test_long_export_has_one_row_per_field(sample_db: Path, tmp_path: Path) -> N
         "run",
         "annotator",
         "decided_at",
+        "evidence_grounding",
+        "comments",
     ]
     assert len(rows) == 6 * 12
     count = next(

@@ -138,7 +138,7 @@ async def test_the_app_shows_model_markup_literally_and_accept_all_skips_the_pap
         for row in range(table.row_count):
             for cell in table.get_row_at(row):
                 cells.append(cell.plain if isinstance(cell, Text) else str(cell))
-        assert any(c.startswith("[bold red]AWS[/] [@click=") for c in cells)
+        assert any(c.startswith("[bold red]AWS[") for c in cells), "markup shows as text"
         assert screen.view is not None
         screen.show_row(screen.view.row, "compute_provider")
         await pilot.pause()

@@ -35,8 +35,9 @@ from storage import papers as paper_store
 from storage import runs as run_store
 from storage.db import write
 from storage.decisions import NewDecision
-from storage.gold import GoldPaper, iter_gold
+from storage.gold import GoldPaper, Judgement, iter_gold
 from storage.models import Paper
+from storage.queue import all_comments
 
 DANGEROUS = ("=", "+", "-", "@", "\t", "\r")
 _UNREAD = GoldPaper(Paper("", "", "", None, None, 0, ""))
@@ -55,7 +56,12 @@ LONG_COLUMNS = (
     "run",
     "annotator",
     "decided_at",
+    "evidence_grounding",
+    "comments",
 )
+"""``evidence_grounding``: how the answer's quote matched its page (``exact``, ``normalized``…),
+``no quote`` when the value was saved without one on purpose; ``comments``: every comment on
+the field (``c``, and the reason given with an ambiguous mark), as ``annotator: text``."""
 
 
 def wide_columns(fields: Sequence[FieldSpec] = FIELDS) -> list[str]:
@@ -179,6 +185,7 @@ def export_long(db: Database, out: TextIO, *, include_partial: bool = False) -> 
             continue
         exported += 1
         paper = gold.paper
+        comments = all_comments(db, paper.id)
         for spec in FIELDS:
             field = gold.fields[spec.name]
             chosen = field.chosen
@@ -210,9 +217,19 @@ def export_long(db: Database, out: TextIO, *, include_partial: bool = False) -> 
                     neutralize(run_name),
                     shown("; ".join(field.decided_by)),
                     chosen.decided_at if chosen and field.final else "",
+                    _evidence_grounding(chosen) if chosen and field.final else "",
+                    neutralize(
+                        " | ".join(f"{c.annotator}: {c.text}" for c in comments.get(spec.name, ()))
+                    ),
                 ]
             )
     return ExportSummary(exported, left_out)
+
+
+def _evidence_grounding(chosen: Judgement) -> str:
+    if chosen.no_quote:
+        return "no quote"
+    return chosen.grounding or ""
 
 
 def export_jsonl(db: Database, out: TextIO, *, include_partial: bool = False) -> ExportSummary:

@@ -46,3 +46,42 @@ class TextPrompt(ModalScreen[str | None]):
 
     def action_cancel(self) -> None:
         self.dismiss(None)
+
+
+class PagePrompt(ModalScreen[int | None]):
+    """Ask for a page number of the paper (``g``); ``escape`` cancels."""
+
+    BINDINGS = [
+        Binding(
+            "escape",
+            "cancel",
+            "Cancel",
+            id="goldsmith.page_prompt.cancel",
+            tooltip="Close without moving",
+        )
+    ]
+
+    def __init__(self, pages: int, current: int | None = None) -> None:
+        super().__init__()
+        self.pages = pages
+        self.current = current
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog", id="page-prompt"):
+            where = f" (now on {self.current})" if self.current else ""
+            yield Static(Text(f"Go to page 1–{self.pages}{where}", style="bold"))
+            yield Input(placeholder="page number", id="page-input", restrict=r"\d*")
+            yield Static(Text("enter goes · escape cancels", style="dim"), id="page-hint")
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        typed = event.value.strip()
+        if typed.isdigit() and 1 <= int(typed) <= self.pages:
+            self.dismiss(int(typed))
+            return
+        self.query_one("#page-hint", Static).update(
+            Text(f"A page from 1 to {self.pages} (escape cancels).", style="red")
+        )
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)

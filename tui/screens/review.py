@@ -1,8 +1,15 @@
-"""The review screen: fields and their evidence beside the paper's text."""
+"""The review screen: fields and their evidence beside the paper's text.
+
+Every human answer carries its evidence: the editor starts from the sentence around the find
+match or hint the annotator is on, and checks any quote against the page before saving. The
+paper can be searched (``ctrl+f``), paged (``g``) and walked through the candidate mentions
+of the selected field (``}``/``{``), which is what makes "not reported" checkable.
+"""
 
 from __future__ import annotations
 
 import sqlite3
+from dataclasses import dataclass
 from typing import Any
 
 from rich.text import Text
@@ -10,12 +17,14 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
+from textual.message import Message
 from textual.reactive import Reactive, reactive
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer
+from textual.widgets import DataTable, Footer, Input, Static
 from textual.worker import Worker, WorkerState
 
-from extraction.evidence.proposals import needs_hand_check
+from extraction.evidence.mentions import Mention
+from extraction.evidence.quotes import Evidence, passage, sentence_around
 from extraction.fields import Status
 from storage import DatabaseError, open_database
 from storage import queue as queue_store
@@ -23,30 +32,60 @@ from storage.queue import QueueRow
 from tui import viewer
 from tui.console import printable
 from tui.messages import ProgressCounted
-from tui.screens.editor import ValueEditor
+from tui.screens.editor import Answer, ValueEditor
 from tui.screens.help import HelpScreen
-from tui.screens.prompt import TextPrompt
-from tui.screens.search import SearchScreen
-from tui.session import FieldRow, PaperView, ReviewSession
+from tui.screens.prompt import PagePrompt, TextPrompt
+from tui.screens.search import SearchHit, SearchScreen
+from tui.session import FieldRow, PaperView, ReviewSession, status_text
 from tui.widgets.evidence import EvidencePanel
-from tui.widgets.fields import FieldTable
-from tui.widgets.paper_text import PaperText
+from tui.widgets.fields import FieldTable, clip
+from tui.widgets.paper_text import FindBar, PaperPane, PaperText
 from tui.widgets.queue import PaperQueue
 from tui.widgets.status import StatusLine
 
-QUEUE_MIN_WIDTH = 140
+QUEUE_MIN_WIDTH = 170
 """Terminal width from which the queue is shown beside the review by default."""
+SIDE_BY_SIDE_WIDTH = 120
+"""Below this width the fields and the paper's text take turns (``t`` switches)."""
 
 
 def _binding(
-    key: str, action: str, description: str, tooltip: str, name: str, show: bool = True
+    key: str,
+    action: str,
+    description: str,
+    tooltip: str,
+    name: str,
+    show: bool = True,
+    key_display: str | None = None,
 ) -> Binding:
-    return Binding(key, action, description, show=show, tooltip=tooltip, id=f"goldsmith.{name}")
+    return Binding(
+        key,
+        action,
+        description,
+        show=show,
+        tooltip=tooltip,
+        id=f"goldsmith.{name}",
+        key_display=key_display,
+    )
+
+
+@dataclass
+class MentionsCounted(Message):
+    """The candidate mentions of a paper's fields were found (off the UI thread)."""
+
+    paper_id: str
+    mentions: dict[str, tuple[Mention, ...]]
 
 
 class ReviewScreen(Screen[None]):
     """Review one paper at a time: accept, correct or mark each field; every decision is
-    committed before the screen changes."""
+    committed, with its evidence, before the screen changes."""
+
+    HORIZONTAL_BREAKPOINTS = [
+        (0, "-narrow"),
+        (SIDE_BY_SIDE_WIDTH, "-medium"),
+        (QUEUE_MIN_WIDTH, "-wide"),
+    ]
 
     BINDINGS = [
         _binding(
@@ -65,11 +104,16 @@ class ReviewScreen(Screen[None]):
             "A",
             "accept_all",
             "Accept grounded",
-            "Accept every grounded, undecided proposal of this paper",
+            "Accept every grounded value, and 'not reported' where the paper has no candidate "
+            "mention of the field",
             "accept_all",
         ),
         _binding(
-            "e,enter", "correct", "Correct", "Enter the right value for this field", "correct"
+            "e,enter",
+            "correct",
+            "Correct",
+            "Enter the right value for this field, with the quote that shows it",
+            "correct",
         ),
         _binding(
             "n",
@@ -87,6 +131,36 @@ class ReviewScreen(Screen[None]):
         ),
         _binding("c", "comment", "Comment", "Add a comment on this field", "comment"),
         _binding("u", "undo", "Undo", "Undo your last decision (repeatable)", "undo"),
+        _binding(
+            "ctrl+f",
+            "find",
+            "Find",
+            "Find in this paper (enter/↓ next match, ↑ previous, escape back)",
+            "find",
+        ),
+        _binding("g", "go_to_page", "Page", "Go to page N of this paper", "go_to_page"),
+        _binding(
+            "right_curly_bracket",
+            "next_mention",
+            "Next mention",
+            "Next candidate mention of the selected field in the paper",
+            "next_mention",
+        ),
+        _binding(
+            "left_curly_bracket",
+            "previous_mention",
+            "Prev mention",
+            "Previous candidate mention of the selected field in the paper",
+            "previous_mention",
+            False,
+        ),
+        _binding(
+            "t",
+            "switch_pane",
+            "Text/fields",
+            "Switch between the fields and the paper's text (narrow terminals)",
+            "switch_pane",
+        ),
         _binding(
             "right_square_bracket",
             "next_paper",
@@ -138,10 +212,11 @@ class ReviewScreen(Screen[None]):
             _binding(
                 str(n),
                 f"adopt({n})",
-                f"Take answer {n}",
+                "Take answer" if n == 1 else f"Take answer {n}",
                 f"Adjudicating: take annotator {n}'s answer",
                 f"adopt_{n}",
-                False,
+                n == 1,
+                "1–9" if n == 1 else None,
             )
             for n in range(1, 10)
         ),
@@ -151,6 +226,14 @@ class ReviewScreen(Screen[None]):
             "Queue",
             "Show or hide the paper queue (and move focus to it)",
             "toggle_queue",
+        ),
+        _binding(
+            "escape",
+            "clear_find",
+            "Clear find",
+            "Clear the find and hint marks (the text follows the selected field again)",
+            "clear_find",
+            False,
         ),
         _binding(
             "pagedown,J",
@@ -176,6 +259,19 @@ class ReviewScreen(Screen[None]):
         super().__init__()
         self.session = session
         self._binding_signature: tuple[bool, ...] = ()
+        self.mentions: dict[str, tuple[Mention, ...]] | None = None
+        """Candidate mentions of each field in the paper shown (None: still being found)."""
+        self.find_words = ""
+        self.matches: list[Mention] = []
+        self.match_index = -1
+        self.target: Mention | None = None
+        """The find match or hint the annotator is on: the default evidence of an answer."""
+        self.pinned = False
+        """The annotator moved the text themselves (find, hint, page): moving between fields
+        leaves it where it is until the next decision or ``escape``."""
+        self._hint_index: dict[str, int] = {}
+        self._visited: dict[str, list[Mention]] = {}
+        self._status = ""
 
     # --- layout -------------------------------------------------------------------------
 
@@ -185,7 +281,7 @@ class ReviewScreen(Screen[None]):
             with Vertical(id="review"):
                 yield FieldTable(id="fields", adjudicating=self.session.adjudicating)
                 yield EvidencePanel(id="evidence")
-            yield PaperText(id="text")
+            yield PaperPane(id="paper")
         yield StatusLine(id="status")
         yield Footer()
 
@@ -193,7 +289,6 @@ class ReviewScreen(Screen[None]):
         queue = self.query_one(PaperQueue)
         queue.display = self.app.size.width >= QUEUE_MIN_WIDTH
         queue.border_title = "papers"
-        self.query_one("#text", PaperText).border_title = "paper"
         self.query_one(FieldTable).focus()
         row = self.session.start()
         if row is None:
@@ -202,26 +297,62 @@ class ReviewScreen(Screen[None]):
             self.show_row(row)
         self.count_progress()
 
+    @property
+    def narrow(self) -> bool:
+        """Fields and text take turns: the terminal is too narrow for both side by side."""
+        return self.size.width < SIDE_BY_SIDE_WIDTH if self.size.width else False
+
+    @property
+    def text_view(self) -> bool:
+        """On a narrow terminal, the paper's text is the pane shown."""
+        return self.has_class("-text-view")
+
+    def _show_text_pane(self, shown: bool = True) -> None:
+        self.set_class(shown, "-text-view")
+        self._update_field_bar()
+        self.call_after_refresh(self.query_one(FieldTable).refit)
+
+    def on_resize(self) -> None:
+        if self.view is not None:
+            self.query_one(PaperQueue).show_around(self.view.row)
+        self.call_after_refresh(self.query_one(FieldTable).refit)
+
     # --- showing a paper ----------------------------------------------------------------
 
     def show_row(self, row: QueueRow, field: str | None = None) -> None:
         """Load and show a paper, the cursor on ``field`` or its first undecided field."""
         view = self.session.load(row)
+        changed = self.view is None or self.view.paper.id != view.paper.id
         self.view = view
+        if changed:
+            self._forget_paper()
+            # Found before (this session): no need to wait for the background search.
+            self.mentions = self.session.known_mentions(view)
+            if self.mentions is None:
+                self._find_mentions(view)
         table = self.query_one(FieldTable)
-        table.show(view, self.session.compare_run is not None)
+        table.show(view, self.session.compare_run is not None, self.mentions)
         index = view.field_index(field) if field else self._first_undecided(view, 0)
         table.move_cursor(row=index, animate=False)
         queue = self.query_one(PaperQueue)
         if queue.display:
             queue.show_around(view.row)
-        self.query_one("#text", PaperText).show_pages(view.paper.id, view.pages)
+        self.query_one(PaperText).show_pages(view.paper.id, view.pages)
         title = view.paper.display_title
         shown = printable(title if len(title) < 90 else title[:89] + "…")
         # A Text, not a str: a str border title is read as markup, and a paper's title is
         # data ("[@click=app.quit]" must show, not act).
         self.query_one("#review").border_title = Text(shown)
         self._show_field(index)
+
+    def _forget_paper(self) -> None:
+        """A new paper: nothing found, hinted or pinned yet."""
+        self.find_words, self.matches, self.match_index = "", [], -1
+        self.target, self.pinned = None, False
+        self._hint_index, self._visited = {}, {}
+        self.query_one(PaperText).set_all_marks(
+            {kind: () for kind in ("match", "current", "mention", "quote", "chosen")}
+        )
 
     def _first_undecided(self, view: PaperView, start: int) -> int:
         count = len(view.fields)
@@ -241,20 +372,80 @@ class ReviewScreen(Screen[None]):
             return None
         return self.view.fields[min(self.current_index, len(self.view.fields) - 1)]
 
+    def field_mentions(self, row: FieldRow | None) -> tuple[Mention, ...] | None:
+        if row is None or self.mentions is None:
+            return None
+        return self.mentions.get(row.spec.name, ())
+
+    def _mentions_now(self) -> dict[str, tuple[Mention, ...]]:
+        """The mentions, found here and now if the background search has not finished."""
+        if self.mentions is None and self.view is not None:
+            self.mentions = self.session.mentions(self.view)
+        return self.mentions or {}
+
     def _show_field(self, index: int) -> None:
         if self.view is None:
             return
         row = self.view.fields[index]
         comparing = self.session.compare_run.name if self.session.compare_run else None
-        self.query_one(EvidencePanel).show(row, comparing)
-        text = self.query_one("#text", PaperText)
-        p = row.proposal
-        if row.hidden:
-            pass  # blind review: the evidence would give the proposal away
-        elif p is not None and p.status != Status.NOT_REPORTED:
-            text.highlight(p.page, p.char_start, p.char_end)
+        self.query_one(EvidencePanel).show(row, comparing, self.field_mentions(row))
+        text = self.query_one(PaperText)
+        found = self.field_mentions(row) or ()
+        quote = row.evidence_span
+        chosen = row.decision_span
+        text.set_all_marks(
+            {
+                "mention": [(m.page, m.start, m.end) for m in found],
+                "quote": [quote] if quote else [],
+                "chosen": [chosen] if chosen else [],
+            }
+        )
+        if not self.pinned:
+            if chosen is not None:
+                text.scroll_to_span(chosen)
+            elif quote is not None:
+                text.scroll_to_span(quote)
+            elif row.proposal is not None and row.proposal.page and not row.hidden:
+                text.go_to_page(row.proposal.page)
         self._update_status()
+        self._update_field_bar()
+        self._update_text_status()
         self._refresh_bindings_if_changed()
+
+    def _update_field_bar(self) -> None:
+        """On a narrow terminal the text pane says which field the keys act on."""
+        row = self.current
+        bar = self.query_one("#field-bar", Static)
+        if row is None or not (self.narrow and self.text_view):
+            bar.display = False
+            return
+        bar.display = True
+        line = Text(no_wrap=True, overflow="ellipsis")
+        line.append(row.spec.name, style="bold")
+        line.append("  proposed ")
+        line.append(clip(row.proposal_text if not row.hidden else "hidden", 30))
+        if row.decision is not None:
+            line.append("  decided ", style="dim")
+            line.append(clip(row.decision_text, 24), style="cyan")
+        found = self.field_mentions(row)
+        if found is not None:
+            line.append(f"  {len(found)} mentions", style="yellow" if found else "dim")
+        line.append("  (t: fields)", style="dim")
+        bar.update(line)
+
+    def _update_text_status(self) -> None:
+        parts = []
+        if self.find_words:
+            where = f"{self.match_index + 1}/{len(self.matches)}" if self.matches else "0/0"
+            parts.append(f"find “{self.find_words}” {where}")
+        row = self.current
+        if row is not None and self.target is not None and self.target in self._field_list(row):
+            hints = self._field_list(row)
+            parts.append(f"{row.spec.name} mention {hints.index(self.target) + 1}/{len(hints)}")
+        self.query_one(PaperPane).show_status(" · ".join(parts))
+
+    def _field_list(self, row: FieldRow) -> tuple[Mention, ...]:
+        return self.field_mentions(row) or ()
 
     def say(self, message: str, **kwargs: Any) -> None:
         """A notification that shows ``message`` literally: it may hold file names, run
@@ -266,7 +457,7 @@ class ReviewScreen(Screen[None]):
         every key widget, which cost ~70 ms a key press when done on every cursor move."""
         signature = tuple(
             bool(self.check_action(action, ()))
-            for action in ("accept", "accept_all", "correct", "open_pdf")
+            for action in ("accept", "accept_all", "correct", "open_pdf", "switch_pane")
         )
         if signature != self._binding_signature:
             self._binding_signature = signature
@@ -298,7 +489,7 @@ class ReviewScreen(Screen[None]):
     def watch_papers_done(self) -> None:
         self._update_status()
 
-    # --- progress, counted off the UI thread --------------------------------------------
+    # --- work off the UI thread ---------------------------------------------------------
 
     @work(thread=True, exclusive=True, group="progress", exit_on_error=False)
     def count_progress(self) -> None:
@@ -316,17 +507,33 @@ class ReviewScreen(Screen[None]):
         self.papers_total = message.papers_total
         self.papers_done = message.papers_done
 
+    @work(thread=True, exclusive=True, group="mentions", exit_on_error=False)
+    def _find_mentions(self, view: PaperView) -> None:
+        """Find each field's candidate mentions (a fifth of a second on an 80-page paper)."""
+        self.post_message(MentionsCounted(view.paper.id, self.session.mentions(view)))
+
+    def on_mentions_counted(self, message: MentionsCounted) -> None:
+        if self.view is None or self.view.paper.id != message.paper_id:
+            return
+        self.mentions = message.mentions
+        self.query_one(FieldTable).show(
+            self.view, self.session.compare_run is not None, self.mentions
+        )
+        self._show_field(self.current_index)
+
     @on(Worker.StateChanged)
     def _worker_failed(self, event: Worker.StateChanged) -> None:
         if event.state is WorkerState.ERROR and event.worker.group == "progress":
             self.say(f"could not count progress: {event.worker.error}", severity="warning")
+        if event.state is WorkerState.ERROR and event.worker.group == "mentions":
+            self.say(f"could not find mentions: {event.worker.error}", severity="warning")
 
     # --- decisions ----------------------------------------------------------------------
 
-    def _save(self, action: Any, *args: Any) -> Any:
+    def _save(self, action: Any, *args: Any, **kwargs: Any) -> Any:
         """Run one storage call, turning a database failure into a message, never a crash."""
         try:
-            return action(*args)
+            return action(*args, **kwargs)
         except (DatabaseError, sqlite3.Error) as exc:
             self.say(f"Not saved: {exc}", severity="error", timeout=10)
             return None
@@ -334,11 +541,14 @@ class ReviewScreen(Screen[None]):
     def _after_decision(self, field: str | None) -> None:
         """Reload from the database (so the screen shows what is stored), then move on."""
         assert self.view is not None
+        self.target, self.pinned = None, False
+        self.query_one(PaperText).set_marks("current", ())
+        self.query_one(PaperText).clear_selection()
         was_complete = self.view.decided == len(self.view.fields)
         view = self.session.load(self.view.row)
         complete = view.decided == len(view.fields)
-        if complete and not was_complete and self.papers_done is not None:
-            self.papers_done += 1
+        if complete and not was_complete:
+            self.count_progress()
         if complete:
             following = self.session.next_undecided(view.row)
             if following is not None:
@@ -351,61 +561,96 @@ class ReviewScreen(Screen[None]):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         row = self.current
+        adjudicating = self.session.adjudicating
         if action == "accept":
-            return row is not None and row.proposal is not None and not row.hidden
+            return (
+                row is not None
+                and row.proposal is not None
+                and not row.hidden
+                and (not adjudicating)
+            )
         if action == "accept_all":
-            return self.view is not None and bool(self._acceptable(self.view))
+            if self.view is None or adjudicating or self.session.blind:
+                return False
+            # Until the mentions are found, no "not reported" counts as safe.
+            names, _ = self.session.safe_to_accept(self.view, self.mentions)
+            return bool(names)
         if action in ("correct", "not_reported", "ambiguous", "comment"):
             return row is not None
         if action == "adopt":
-            index = int(str(parameters[0])) if parameters else 0
-            return self.session.adjudicating and row is not None and index <= len(row.others)
+            index = int(str(parameters[0])) if parameters else 1
+            return adjudicating and row is not None and index <= max(1, len(row.others))
         if action == "open_pdf":
             return self.view is not None and bool(self.view.paper.path)
+        if action == "switch_pane":
+            return self.narrow
+        if action == "compare_run":
+            return not self.session.blind
         return True
-
-    def _acceptable(self, view: PaperView) -> list[str]:
-        """Fields with a proposal that is grounded (or says not reported) and undecided."""
-        names = []
-        for row in view.fields:
-            p = row.proposal
-            if not row.needs_decision or p is None or row.hidden:
-                continue
-            if needs_hand_check(p.note):
-                continue  # the paper talks to the model: every value is checked by hand
-            if p.status == Status.NOT_REPORTED or p.grounding in ("exact", "normalized", "fuzzy"):
-                names.append(row.spec.name)
-        return names
 
     def action_accept(self) -> None:
         row, view = self.current, self.view
         if row is None or view is None:
             return
-        if row.proposal is None:
+        p = row.proposal
+        if p is None:
             self.say("No proposal to accept: press e to enter a value, or n.", severity="warning")
             return
-        if self._save(self.session.accept, view, [row.spec.name]) is not None:
+        if p.status == Status.REPORTED and p.grounding in (None, "ungrounded"):
+            self.say(
+                "The proposal's quote is not in the paper: choose the evidence for it.",
+                severity="warning",
+                timeout=4,
+            )
+            self.action_correct()
+            return
+        shown = {row.spec.name: self._mentions_now().get(row.spec.name, ())}
+        if self._save(self.session.accept, view, [row.spec.name], shown) is not None:
             self._after_decision(row.spec.name)
 
     def action_accept_all(self) -> None:
         view = self.view
         if view is None:
             return
-        names = self._acceptable(view)
+        names, plan = self.session.safe_to_accept(view, self._mentions_now())
         if not names:
-            self.say("Nothing to accept: every grounded proposal is decided.", severity="warning")
+            left = plan.summary().partition("; left ")[2]
+            self.say(
+                f"Nothing accepted: left {left}." if left else "Nothing left to accept.",
+                severity="warning",
+                timeout=5,
+            )
             return
-        skipped = sum(
-            1
-            for r in view.fields
-            if not r.decided and r.proposal and r.proposal.grounding == "ungrounded"
-        )
-        if self._save(self.session.accept, view, names) is not None:
-            message = f"Accepted {len(names)} field(s)"
-            if skipped:
-                message += f"; {skipped} ungrounded left for you to check"
-            self.say(message, timeout=3)
+        shown = {name: () for name in names}  # not reported only where there is nothing
+        if self._save(self.session.accept, view, names, shown) is not None:
+            self.say(plan.summary()[0].upper() + plan.summary()[1:] + ".", timeout=5)
             self._after_decision(None)
+
+    def default_evidence(self, row: FieldRow) -> Evidence | None:
+        """Where an answer's evidence starts: what the annotator selected in the text, else
+        the sentence around the find match or hint they are on, else the evidence of their
+        earlier answer, else the proposal's (when found exactly or normalised, not blind)."""
+        view = self.view
+        if view is None:
+            return None
+        selected = self.query_one(PaperText).selected_span()
+        if selected is not None:
+            page, start, end = selected
+            return passage(view.pages, page, start, end)
+        if self.target is not None:
+            text = view.pages[self.target.page - 1]
+            start, end = sentence_around(text, self.target.start, self.target.end)
+            return passage(view.pages, self.target.page, start, end)
+        d = row.decision
+        if d is not None and d.has_evidence and d.char_start is not None and d.page:
+            assert d.char_end is not None
+            found = passage(view.pages, d.page, d.char_start, d.char_end)
+            return Evidence(found.page, found.quote, found.start, found.end, d.grounding or "")
+        p = row.proposal
+        span = row.evidence_span
+        if span is not None and p is not None and p.grounding in ("exact", "normalized"):
+            return passage(view.pages, *span)
+        return None
 
     def action_correct(self) -> None:
         row, view = self.current, self.view
@@ -414,37 +659,66 @@ class ReviewScreen(Screen[None]):
         initial = None
         if row.decision is not None and row.decision.value is not None:
             initial = row.decision.value
-        elif row.proposal is not None and row.proposal.value is not None:
-            initial = row.proposal.value
+        elif row.proposal is not None and row.proposal.value is not None and not row.hidden:
+            initial = row.proposal.value  # never in blind review: it is the model's answer
         name = row.spec.name
 
-        def done(value: Any) -> None:
-            if value is None or self.view is None:
+        def done(answer: Answer | None) -> None:
+            if answer is None or self.view is None:
                 return
-            page = self.query_one("#text", PaperText).page_at_cursor()
-            if self._save(self.session.correct, self.view, name, value, page) is not None:
+            if (
+                self._save(
+                    self.session.correct,
+                    self.view,
+                    name,
+                    answer.value,
+                    answer.evidence,
+                    no_quote=answer.no_quote,
+                )
+                is not None
+            ):
+                if answer.no_quote:
+                    self.say(f"{name} saved without a quote.", timeout=3)
                 self._after_decision(name)
 
-        self.app.push_screen(ValueEditor(row.spec, initial), done)
+        self.app.push_screen(
+            ValueEditor(
+                row.spec,
+                initial,
+                evidence=self.default_evidence(row),
+                paper=view.index,
+                page=self.query_one(PaperText).page_in_view(),
+            ),
+            done,
+        )
 
     def action_not_reported(self) -> None:
         row, view = self.current, self.view
         if row is None or view is None:
             return
-        if self._save(self.session.not_reported, view, row.spec.name) is not None:
-            self._after_decision(row.spec.name)
+        name = row.spec.name
+        shown = self._mentions_now().get(name, ())
+        visited = self._visited.get(name, [])
+        if self._save(self.session.not_reported, view, name, shown, visited) is not None:
+            if shown and not visited:
+                self.say(
+                    f"Saved as not reported; the paper had {len(shown)} candidate mention(s) "
+                    "you did not open (stored with the decision).",
+                    timeout=4,
+                )
+            self._after_decision(name)
 
     def action_ambiguous(self) -> None:
         row = self.current
         if row is None:
             return
         name = row.spec.name
+        evidence = self._target_evidence()
 
         def done(comment: str | None) -> None:
             if comment is None or self.view is None:
                 return
-            page = self.query_one("#text", PaperText).page_at_cursor()
-            if self._save(self.session.ambiguous, self.view, name, comment, page) is not None:
+            if self._save(self.session.ambiguous, self.view, name, comment, evidence) is not None:
                 self._after_decision(name)
 
         self.app.push_screen(
@@ -453,6 +727,14 @@ class ReviewScreen(Screen[None]):
             ),
             done,
         )
+
+    def _target_evidence(self) -> Evidence | None:
+        view = self.view
+        if view is None or self.target is None:
+            return None
+        text = view.pages[self.target.page - 1]
+        start, end = sentence_around(text, self.target.start, self.target.end)
+        return passage(view.pages, self.target.page, start, end)
 
     def action_comment(self) -> None:
         row = self.current
@@ -485,11 +767,158 @@ class ReviewScreen(Screen[None]):
         what = (
             f"{len(undone)} decisions"
             if len(undone) > 1
-            else f"{first.verdict.replace('_', ' ')} of {first.field}"
+            else f"{status_text(first.verdict)} of {first.field}"
         )
         self.say(f"Undid {what}.", timeout=3)
 
-    # --- moving between papers ----------------------------------------------------------
+    # --- moving inside a paper -----------------------------------------------------------
+
+    def _jump(self, mention: Mention) -> None:
+        """Put the annotator on ``mention``: marked, in view, the default evidence."""
+        self.target, self.pinned = mention, True
+        text = self.query_one(PaperText)
+        text.set_marks("current", [(mention.page, mention.start, mention.end)])
+        text.scroll_to_span((mention.page, mention.start, mention.end))
+        if self.narrow:
+            self._show_text_pane()
+        self._update_text_status()
+
+    def action_find(self) -> None:
+        if self.view is None:
+            return
+        if self.narrow:
+            self._show_text_pane()
+        bar = self.query_one(FindBar)
+        bar.display = True
+        bar.focus()
+        if bar.value:
+            bar.select_all()
+
+    @on(Input.Changed, "#find")
+    def _find_changed(self, event: Input.Changed) -> None:
+        self.find_in_paper(event.value)
+
+    def find_in_paper(self, words: str, page: int | None = None) -> None:
+        """Mark every place of ``words`` and go to the first one at or after the current
+        match (or the top of the view, or ``page``)."""
+        view = self.view
+        if view is None:
+            return
+        self.find_words = words.strip()
+        self.matches = view.index.find(self.find_words) if self.find_words else []
+        text = self.query_one(PaperText)
+        text.set_marks("match", [(m.page, m.start, m.end) for m in self.matches])
+        if not self.matches:
+            self.match_index = -1
+            self._update_text_status()
+            return
+        if page is not None:
+            on_page = [i for i, m in enumerate(self.matches) if m.page >= page]
+            self.match_index = on_page[0] if on_page else 0
+        elif self.target is not None and self.target in self.matches:
+            self.match_index = self.matches.index(self.target)
+        elif self.target is not None:
+            after = [
+                i
+                for i, m in enumerate(self.matches)
+                if (m.page, m.start) >= (self.target.page, self.target.start)
+            ]
+            self.match_index = after[0] if after else 0
+        else:
+            spans = [(m.page, m.start, m.end) for m in self.matches]
+            self.match_index = text.first_after_view(spans)
+        self._jump(self.matches[self.match_index])
+
+    @on(Input.Submitted, "#find")
+    def _find_next(self, event: Input.Submitted) -> None:
+        event.stop()
+        self._step_match(1)
+
+    @on(FindBar.Step)
+    def _find_step(self, event: FindBar.Step) -> None:
+        self._step_match(event.delta)
+
+    def _step_match(self, delta: int) -> None:
+        if not self.matches:
+            return
+        self.match_index = (self.match_index + delta) % len(self.matches)
+        self._jump(self.matches[self.match_index])
+
+    @on(FindBar.Closed)
+    def _find_closed(self) -> None:
+        self.query_one(FindBar).display = False
+        self.query_one(FieldTable).focus()
+
+    def action_clear_find(self) -> None:
+        """Drop the find and hint marks; the text follows the selected field again."""
+        self.find_words, self.matches, self.match_index = "", [], -1
+        self.target, self.pinned = None, False
+        text = self.query_one(PaperText)
+        text.set_marks("match", ())
+        text.set_marks("current", ())
+        text.clear_selection()
+        if self.narrow and self.text_view:
+            self._show_text_pane(False)
+        self._show_field(self.current_index)
+
+    def action_go_to_page(self) -> None:
+        text = self.query_one(PaperText)
+        if not text.page_count:
+            return
+
+        def done(page: int | None) -> None:
+            if page is None:
+                return
+            self.pinned = True
+            if self.narrow:
+                self._show_text_pane()
+            text.go_to_page(page)
+
+        self.app.push_screen(PagePrompt(text.page_count, text.page_in_view()), done)
+
+    def action_next_mention(self) -> None:
+        self._step_mention(1)
+
+    def action_previous_mention(self) -> None:
+        self._step_mention(-1)
+
+    def _step_mention(self, delta: int) -> None:
+        row = self.current
+        if row is None:
+            return
+        found = self._mentions_now().get(row.spec.name, ())
+        if not found:
+            self.say(f"No candidate mention of {row.spec.name} in this paper.", timeout=3)
+            return
+        if self.target in found:
+            index = (found.index(self.target) + delta) % len(found)
+        elif delta > 0:
+            spans = [(m.page, m.start, m.end) for m in found]
+            index = self.query_one(PaperText).first_after_view(spans)
+        else:
+            index = len(found) - 1
+        mention = found[index]
+        visited = self._visited.setdefault(row.spec.name, [])
+        if mention not in visited:
+            visited.append(mention)
+        self._jump(mention)
+
+    def action_switch_pane(self) -> None:
+        if not self.narrow:
+            return
+        self._show_text_pane(not self.text_view)
+
+    def action_scroll_text(self, direction: int) -> None:
+        text = self.query_one(PaperText)
+        self.pinned = True
+        if self.narrow and not self.text_view:
+            self._show_text_pane()
+        if direction > 0:
+            text.scroll_page_down()
+        else:
+            text.scroll_page_up()
+
+    # --- moving between fields and papers ------------------------------------------------
 
     def action_next_field(self) -> None:
         table = self.query_one(FieldTable)
@@ -536,11 +965,18 @@ class ReviewScreen(Screen[None]):
         self.say(f"Queue: {self.session.queue_filter.value}", timeout=2)
 
     def action_search(self) -> None:
-        def done(paper_id: str | None) -> None:
-            if paper_id:
-                row = self.session.row_of(paper_id)
-                if row is not None:
-                    self.show_row(row)
+        def done(hit: SearchHit | None) -> None:
+            if hit is None:
+                return
+            row = self.session.row_of(hit.paper_id)
+            if row is None:
+                return
+            self.show_row(row)
+            if hit.page is not None:
+                self.find_in_paper(hit.words, page=hit.page)
+                if not self.matches:
+                    self.pinned = True
+                    self.query_one(PaperText).go_to_page(hit.page)
 
         self.app.push_screen(SearchScreen(self.session), done)
 
@@ -549,11 +985,13 @@ class ReviewScreen(Screen[None]):
         if queue.display and queue.has_focus:
             queue.display = False
             self.query_one(FieldTable).focus()
+            self.call_after_refresh(self.query_one(FieldTable).refit)
             return
         queue.display = True
         if self.view is not None:
             queue.show_around(self.view.row)
         queue.focus()
+        self.call_after_refresh(self.query_one(FieldTable).refit)
 
     @on(PaperQueue.Chosen)
     def _queue_chosen(self, event: PaperQueue.Chosen) -> None:
@@ -564,24 +1002,28 @@ class ReviewScreen(Screen[None]):
         if self.view is None:
             return
         row = self.current
-        page = row.proposal.page if row and row.proposal and row.proposal.page else None
+        page = None
+        if self.target is not None:
+            page = self.target.page
+        elif row is not None and row.decision is not None and row.decision.page:
+            page = row.decision.page
+        elif row is not None and row.proposal and row.proposal.page and not row.hidden:
+            page = row.proposal.page
         if page is None:
-            page = self.query_one("#text", PaperText).page_at_cursor() or 1
+            page = self.query_one(PaperText).page_in_view() or 1
         message, ok = viewer.open_pdf(self.view.paper.path, page)
         self.say(message, severity="information" if ok else "error", timeout=6)
 
     def action_compare_run(self) -> None:
+        if not self.session.other_runs():
+            self.session.compare_run = None
+            name = self.session.run.name if self.session.run else "none"
+            self.say(f"There is no other run to compare with (only {name}).", timeout=3)
+            return
         other = self.session.cycle_comparison()
         if self.view is not None:
             self.show_row(self.view.row, self.current.spec.name if self.current else None)
         self.say(f"Comparing with run {other.name}" if other else "Comparison off", timeout=2)
-
-    def action_scroll_text(self, direction: int) -> None:
-        text = self.query_one("#text", PaperText)
-        if direction > 0:
-            text.scroll_page_down()
-        else:
-            text.scroll_page_up()
 
     def action_help(self) -> None:
         self.app.push_screen(HelpScreen(self))

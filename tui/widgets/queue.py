@@ -65,6 +65,13 @@ class PaperQueue(Widget, can_focus=True):
         self.highlighted = ids.index(row.paper_id) if row and row.paper_id in ids else 0
         self.refresh()
 
+    def on_resize(self, event: events.Resize) -> None:
+        """A taller queue shows more papers: fetch the window again for the new height."""
+        if self.display and self.rows and self.current_paper is not None:
+            current = next((r for r in self.rows if r.paper_id == self.current_paper), None)
+            if current is not None and len(self.rows) < event.size.height:
+                self.show_around(current)
+
     def action_move(self, delta: int) -> None:
         if not self.rows:
             return
