@@ -309,7 +309,7 @@ def gold_field(db: Database, paper_id: str, field: str) -> GoldField:
     one that gives the gold value (with its evidence)."""
     rows = db.conn.execute(
         "SELECT annotator, role, verdict, status, value, decided_at, page, quote, proposal_id, "
-        "on_behalf_of FROM decision_state WHERE paper_id = ? AND field = ?",
+        "on_behalf_of, grounding, no_quote FROM decision_state WHERE paper_id = ? AND field = ?",
         [paper_id, field],
     )
     return settle(field, [new_judgement(Judgement, row) for row in rows])
