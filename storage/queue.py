@@ -280,8 +280,8 @@ def position(db: Database, scope: QueueScope, rowid: int) -> int:
 
 
 def papers_done(db: Database, scope: QueueScope) -> int:
-    """Papers on which the annotator has decided every field of the scope (for an
-    adjudicator: papers with nothing left to adjudicate)."""
+    """Papers on which the annotator has decided every field of the scope, none of them
+    ambiguous (for an adjudicator: papers with nothing left to adjudicate)."""
     if scope.role == "adjudicator":
         return count(db, scope.with_filter(QueueFilter.ALL)) - count(
             db, scope.with_filter(QueueFilter.UNDECIDED)
@@ -293,7 +293,8 @@ def papers_done(db: Database, scope: QueueScope) -> int:
     sql = (
         "SELECT COUNT(*) FROM (SELECT paper_id FROM decision_state WHERE annotator = ? AND "
         f"role = ? AND field IN ({_marks(scope.fields)}) {within}GROUP BY paper_id "
-        "HAVING COUNT(*) >= ?)"
+        # A field marked ambiguous waits for adjudication: its paper is not done.
+        "HAVING COUNT(*) >= ? AND SUM(verdict = 'ambiguous') = 0)"
     )
     params = [scope.annotator, scope.role, *scope.fields, *within_params, len(scope.fields)]
     return int(db.execute(sql, params).fetchone()[0])

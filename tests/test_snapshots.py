@@ -83,3 +83,43 @@ def test_blind_review(snap_compare, sample_db: Path) -> None:
     assert snap_compare(
         make_app(sample_db, "carol", blind=True), terminal_size=SIZE, run_before=settle
     )
+
+
+# The review at every size from 80×24: the text is always reachable, no pane loses its border.
+
+
+def test_review_at_80x24(snap_compare, sample_db: Path) -> None:
+    assert snap_compare(make_app(sample_db, "alice"), terminal_size=(80, 24), run_before=settle)
+
+
+def test_review_text_at_80x24_after_a_find(snap_compare, sample_db: Path) -> None:
+    async def find(pilot) -> None:  # noqa: ANN001
+        await settle(pilot)
+        await pilot.press("j", "ctrl+f", *"a100", "escape")
+        await pilot.pause()
+
+    assert snap_compare(make_app(sample_db, "alice"), terminal_size=(80, 24), run_before=find)
+
+
+def test_editor_at_80x24(snap_compare, sample_db: Path) -> None:
+    async def edit(pilot) -> None:  # noqa: ANN001
+        await settle(pilot)
+        await pilot.press("e", "ctrl+u", *"a100")
+        await pilot.pause()
+
+    assert snap_compare(make_app(sample_db, "alice"), terminal_size=(80, 24), run_before=edit)
+
+
+def test_review_at_100x30(snap_compare, sample_db: Path) -> None:
+    assert snap_compare(make_app(sample_db, "alice"), terminal_size=(100, 30), run_before=settle)
+
+
+def test_review_with_hints_at_180x50(snap_compare, sample_db: Path) -> None:
+    async def hint(pilot) -> None:  # noqa: ANN001
+        await settle(pilot)
+        await pilot.press("slash", *"juwels", "enter", "enter")
+        await settle(pilot)
+        await pilot.press("j", "right_curly_bracket")
+        await pilot.pause()
+
+    assert snap_compare(make_app(sample_db, "alice"), terminal_size=(180, 50), run_before=hint)

@@ -120,7 +120,9 @@ def words_to_number(text: str) -> float | None:
             current = current or 1
             seen = True
             continue
-        if token in _UNITS:
+        if token == "dozen":
+            current = (current or 1) * 12  # "two dozen" is 24, not 2 + 12
+        elif token in _UNITS:
             current += _UNITS[token]
         elif token in _TENS:
             current += _TENS[token]

@@ -108,6 +108,18 @@ class ReviewScreen(Screen[None]):
             "mention of the field",
             "accept_all",
         ),
+        *(
+            _binding(
+                str(n),
+                f"adopt({n})",
+                "Take answer" if n == 1 else f"Take answer {n}",
+                f"Adjudicating: take annotator {n}'s answer",
+                f"adopt_{n}",
+                n == 1,
+                "1–9" if n == 1 else None,
+            )
+            for n in range(1, 10)
+        ),
         _binding(
             "e,enter",
             "correct",
@@ -207,18 +219,6 @@ class ReviewScreen(Screen[None]):
         ),
         _binding(
             "s", "score", "Score", "Show the run's accuracy against the gold set so far", "score"
-        ),
-        *(
-            _binding(
-                str(n),
-                f"adopt({n})",
-                "Take answer" if n == 1 else f"Take answer {n}",
-                f"Adjudicating: take annotator {n}'s answer",
-                f"adopt_{n}",
-                n == 1,
-                "1–9" if n == 1 else None,
-            )
-            for n in range(1, 10)
         ),
         _binding(
             "tab",
@@ -429,7 +429,10 @@ class ReviewScreen(Screen[None]):
             line.append(clip(row.decision_text, 24), style="cyan")
         found = self.field_mentions(row)
         if found is not None:
-            line.append(f"  {len(found)} mentions", style="yellow" if found else "dim")
+            count = len(found)
+            line.append(
+                f"  {count} mention{'s' if count != 1 else ''}", style="yellow" if found else "dim"
+            )
         line.append("  (t: fields)", style="dim")
         bar.update(line)
 
