@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import codecs
+import os
+import stat
 from pathlib import Path
+
+from storage.errors import GoldsmithError
 
 
 class EncodingProblem(ValueError):
@@ -15,22 +19,84 @@ class EncodingProblem(ValueError):
 
 
 class UnreadableFile(ValueError):
-    """A file to import cannot be read as UTF-8 text; the message says where and why."""
+    """A file to import is not UTF-8 text; the message says where ("row 3: ...") and why."""
 
 
-def read_utf8(path: Path, unit: str = "line") -> str:
-    """The text of ``path``, which must be UTF-8.
+class FileRefused(GoldsmithError):
+    """A file to import cannot be read at all — not a regular file, too large, or unreadable
+    — so there is nothing to check line by line; the message names the file and the reason."""
+
+
+MAX_IMPORT_BYTES = 512 * 2**20
+"""Largest file read whole for an import: every line is checked before anything is written,
+so the whole file is held in memory (a gold set or a run of 100,000 papers is far smaller)."""
+
+_KINDS = (
+    (stat.S_ISDIR, "a folder"),
+    (stat.S_ISFIFO, "a FIFO"),
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
+    (stat.S_ISSOCK, "a socket"),
+)
+
+
+def file_kind(mode: int) -> str:
+    """What a file that is not a regular file is, in words ("a named pipe (FIFO)")."""
+    return next((words for test, words in _KINDS if test(mode)), "not a regular file")
+
+
+def read_bounded(path: Path, max_bytes: int = MAX_IMPORT_BYTES) -> bytes:
+    """The bytes of ``path``, which must be a regular file of at most ``max_bytes``.
+
+    A FIFO would block forever and ``/dev/zero`` never ends, so anything but a regular file
+    is refused before a byte is read; the file is opened without blocking and checked again
+    (it could have been swapped after the first look), and never more than ``max_bytes + 1``
+    bytes are read, even from a file that grows.
+
+    Raises:
+        FileRefused: Not a regular file, too large, or unreadable; the message says which.
+    """
+    try:
+        info = os.stat(path)
+        if not stat.S_ISREG(info.st_mode):
+            raise FileRefused(f"{path}: not a regular file ({file_kind(info.st_mode)})")
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    except OSError as exc:
+        raise FileRefused(f"{path}: cannot read the file ({exc.strerror or exc})") from None
+    with os.fdopen(fd, "rb") as handle:
+        info = os.fstat(handle.fileno())
+        if not stat.S_ISREG(info.st_mode):
+            raise FileRefused(f"{path}: not a regular file ({file_kind(info.st_mode)})")
+        if info.st_size > max_bytes:
+            raise FileRefused(f"{path}: {_too_large(info.st_size, max_bytes)}")
+        try:
+            data = handle.read(max_bytes + 1)
+        except OSError as exc:
+            raise FileRefused(f"{path}: cannot read the file ({exc.strerror or exc})") from None
+    if len(data) > max_bytes:
+        raise FileRefused(f"{path}: {_too_large(len(data), max_bytes)}")
+    return data
+
+
+def _too_large(size: int, limit: int) -> str:
+    return (
+        f"the file is {size / 2**20:,.0f} MB; goldsmith reads at most {limit // 2**20:,} MB "
+        "for one import"
+    )
+
+
+def read_utf8(path: Path, unit: str = "line", max_bytes: int = MAX_IMPORT_BYTES) -> str:
+    """The text of ``path``, which must be a regular file of UTF-8 text.
 
     Args:
         unit: What the file's lines are called in messages ("line", or "row" for CSV).
+        max_bytes: The largest file accepted (see :func:`read_bounded`).
 
     Raises:
-        UnreadableFile: It cannot be read, or is not UTF-8 ("row 3: not UTF-8 text ...").
+        FileRefused: It cannot be read, is not a regular file, or is too large.
+        UnreadableFile: It is not UTF-8 ("row 3: not UTF-8 text ...").
     """
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise UnreadableFile(f"cannot read the file ({exc.strerror or exc})") from None
+    data = read_bounded(path, max_bytes)
     try:
         return decode_utf8(data)
     except EncodingProblem as exc:

@@ -79,3 +79,91 @@ def leftovers(folder: Path) -> list[str]:
     return sorted(
         p.name for p in folder.iterdir() if p.name.startswith(".") and "goldsmith" in p.name
     )
+
+
+class Terminal:
+    """``goldsmith ARGS...`` on a pseudo-terminal of its own, as a user at a keyboard runs it:
+    keys are typed into it and what it draws is read back (escape sequences removed)."""
+
+    def __init__(
+        self,
+        *args: str | Path,
+        env: dict[str, str] | None = None,
+        size: tuple[int, int] = (120, 40),
+    ) -> None:
+        import fcntl
+        import pty
+        import struct
+        import termios
+
+        self.master, slave = pty.openpty()
+        columns, lines = size
+        fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", lines, columns, 0, 0))
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "tui", *map(str, args)],
+            cwd=REPO,
+            env={**ENV, "TERM": "xterm-256color", **(env or {})},
+            stdin=slave,
+            stdout=slave,
+            stderr=slave,
+            start_new_session=True,
+        )
+        os.close(slave)
+        self.output = b""
+
+    def read(self, seconds: float) -> None:
+        import select
+        import time
+
+        deadline = time.monotonic() + seconds
+        while (left := deadline - time.monotonic()) > 0:
+            ready, _, _ = select.select([self.master], [], [], left)
+            if not ready:
+                continue
+            try:
+                chunk = os.read(self.master, 65536)
+            except OSError:  # the process ended
+                return
+            if not chunk:
+                return
+            self.output += chunk
+
+    @property
+    def text(self) -> str:
+        """Everything drawn so far, escape sequences removed, line breaks kept."""
+        import re
+
+        raw = self.output.decode("utf-8", "replace")
+        raw = re.sub(r"\x1b\[[0-9;?]*[ -/]*[@-~]", " ", raw)
+        raw = re.sub(r"\x1b\][^\x07\x1b]*(\x07|\x1b\\\\)", "", raw)
+        return re.sub(r"\x1b.", "", raw)
+
+    def wait_for(self, text: str, seconds: float = 30) -> bool:
+        import time
+
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            if self.shows(text):
+                return True
+            if self.process.poll() is not None:
+                self.read(0.2)
+                return self.shows(text)
+            self.read(0.2)
+        return False
+
+    def shows(self, text: str) -> bool:
+        """Whether ``text`` was drawn (compared without spaces: a notification wraps)."""
+        return "".join(text.split()) in "".join(self.text.split())
+
+    def type(self, keys: str) -> None:
+        os.write(self.master, keys.encode())
+
+    def close(self, timeout: float = 20) -> int:
+        """Wait for the process to end (killing it after ``timeout``); its exit code."""
+        try:
+            return self.process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            return self.process.wait()
+        finally:
+            os.close(self.master)

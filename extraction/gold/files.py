@@ -18,6 +18,7 @@ import csv
 import io
 import json
 import math
+from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -315,6 +316,12 @@ def _read_rows(path: Path) -> list[list[str]]:
     return rows
 
 
+def _some(names: list[str], shown: int = 10) -> str:
+    """The first few names, and how many more there are (a header may be huge)."""
+    listed = ", ".join(name[:40] for name in names[:shown])
+    return listed if len(names) <= shown else f"{listed} and {len(names) - shown:,} more"
+
+
 def parse_gold(db: Database, path: Path) -> tuple[list[tuple[str, list[NewDecision]]], list[str]]:
     """Check every cell of a wide gold CSV; the decisions it holds per paper, and problems."""
     rows = _read_rows(path)
@@ -322,16 +329,18 @@ def parse_gold(db: Database, path: Path) -> tuple[list[tuple[str, list[NewDecisi
         return [], ["the file is empty"]
     header, body = rows[0], rows[1:]
     problems: list[str] = []
+    # Every check of the header is one pass over it: a hostile file may have 100,000 columns.
     position = {name: index for index, name in enumerate(header)}
-    duplicated = {name for name in header if header.count(name) > 1}
+    counts = Counter(header)
+    duplicated = sorted(name for name, count in counts.items() if count > 1)
     if duplicated:
-        problems.append(f"row 1: column(s) named twice: {', '.join(sorted(duplicated))}")
+        problems.append(f"row 1: column(s) named twice: {_some(duplicated)}")
     if "paper_id" not in position:
         return [], problems + ["row 1: no paper_id column (is this a wide gold export?)"]
     known = set(wide_columns())
-    unknown = [name for name in header if name not in known]
+    unknown = [name for name in counts if name not in known]
     if unknown:
-        problems.append(f"row 1: unknown column(s): {', '.join(unknown[:10])}")
+        problems.append(f"row 1: unknown column(s): {_some(unknown)}")
     specs = [spec for spec in FIELDS if spec.name in position or f"{spec.name}_status" in position]
     for spec in specs:
         for column in (spec.name, f"{spec.name}_status"):
