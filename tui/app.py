@@ -15,6 +15,7 @@ from storage.queue import QueueFilter
 from storage.runs import Run
 from storage.samples import Sample
 from tui.commands import ReviewCommands
+from tui.console import printable
 from tui.screens.review import ReviewScreen
 from tui.session import ReviewSession, fields_for
 
@@ -57,6 +58,12 @@ class GoldsmithApp(App[None]):
         if self._user_keymap:
             self.set_keymap(self._user_keymap)
         self.push_screen(ReviewScreen(self.session))
+        if self._user_keymap:
+            from tui.keymap import keymap_problems
+
+            # An unknown id or a key taken from another action, said at start, one line each.
+            for problem in keymap_problems(self._user_keymap):
+                self.notify(printable(problem), severity="warning", timeout=15, markup=False)
 
     def action_report(self) -> None:
         """Open the corpus report for the run under review and its sample (else the latest)."""

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from sqlite_utils import Database
 
+from extraction.encoding import file_kind
 from extraction.pdf.pool import DEFAULT_MEMORY_MB, DEFAULT_TIMEOUT_S, PdfPool
 from extraction.pdf.text import PdfText
 from storage import papers as paper_store
@@ -24,6 +25,8 @@ class Outcome(StrEnum):
     PRESENT = "present"
     """Already in the database (same sha256), so nothing was added."""
     FAILED = "failed"
+    SKIPPED = "skipped"
+    """Inside a folder, named like a PDF but not a regular file (reported, not an error)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,29 +43,50 @@ class IngestResult:
 def find_pdfs(inputs: Iterable[Path]) -> tuple[list[Path], list[IngestResult]]:
     """Expand files and folders (recursively, ``*.pdf`` in any case) into PDF paths.
 
-    A file named explicitly is taken whatever its extension. Returns the paths to read and a
-    failure for every input that does not exist.
+    A file named explicitly is taken whatever its extension. Returns the paths to read and,
+    for the others, a result each: a failure for every input that does not exist or is not a
+    regular file (a FIFO would block the reader, a device never end), and ``skipped`` for
+    every ``*.pdf`` entry inside a folder that is not a regular file (a dangling symbolic
+    link, a FIFO).
     """
     found: list[Path] = []
-    missing: list[IngestResult] = []
+    others: list[IngestResult] = []
     seen: set[Path] = set()
     for raw in inputs:
         path = Path(raw)
         if path.is_dir():
-            candidates = sorted(
-                p for p in path.rglob("*") if p.suffix.lower() == ".pdf" and p.is_file()
-            )
+            candidates = []
+            for entry in sorted(path.rglob("*")):
+                if entry.suffix.lower() != ".pdf" or entry.is_dir():
+                    continue
+                if entry.is_file():
+                    candidates.append(entry)
+                else:
+                    others.append(IngestResult(entry, Outcome.SKIPPED, reason=not_a_file(entry)))
         elif path.is_file():
             candidates = [path]
         else:
-            missing.append(IngestResult(path, Outcome.FAILED, reason="no such file or directory"))
+            others.append(IngestResult(path, Outcome.FAILED, reason=not_a_file(path)))
             continue
         for candidate in candidates:
             key = candidate.resolve()
             if key not in seen:
                 seen.add(key)
                 found.append(candidate)
-    return found, missing
+    return found, others
+
+
+def not_a_file(path: Path) -> str:
+    """Why ``path``, which is not a regular file or folder, cannot be read as a PDF."""
+    try:
+        info = path.stat()
+    except FileNotFoundError:
+        if path.is_symlink():
+            return f"a symbolic link to {os.readlink(path)}, which does not exist"
+        return "no such file or directory"
+    except OSError as exc:
+        return f"cannot read it ({exc.strerror or exc})"
+    return f"not a regular file ({file_kind(info.st_mode)})"
 
 
 def ingest(

@@ -93,7 +93,7 @@ def ingest_command(
         if checked.problems:
             rejected(metadata_file, checked.problems)
     started = time.perf_counter()
-    paths, missing = find_pdfs(inputs)
+    paths, others = find_pdfs(inputs)
     counts = {outcome: 0 for outcome in Outcome}
     pages = 0
 
@@ -102,6 +102,11 @@ def ingest_command(
         counts[result.outcome] += 1
         if result.outcome is Outcome.FAILED:
             line = f"error: {console.printable(result.path)}: {console.printable(result.reason)}"
+        elif result.outcome is Outcome.SKIPPED:
+            line = (
+                f"warning: {console.printable(result.path)}: skipped: "
+                f"{console.printable(result.reason)}"
+            )
         elif result.warnings:
             line = f"warning: {console.printable(result.path)}: " + "; ".join(
                 console.printable(w) for w in result.warnings
@@ -116,7 +121,7 @@ def ingest_command(
             else:
                 click.echo(line, err=True)
 
-    for result in missing:
+    for result in others:
         report(result, None)
     for folder in (p for p in inputs if p.is_dir()):
         if not any(p.is_relative_to(folder) for p in paths):
@@ -136,9 +141,14 @@ def ingest_command(
                     task, advance=1, file=console.printable(result.path.name)[:40], refresh=True
                 )
     seconds = time.perf_counter() - started
+    skipped = (
+        f", skipped {counts[Outcome.SKIPPED]} (not regular files)"
+        if counts[Outcome.SKIPPED]
+        else ""
+    )
     click.echo(
         f"ingested {counts[Outcome.INGESTED]}, already present {counts[Outcome.PRESENT]}, "
-        f"failed {counts[Outcome.FAILED]}, {pages} pages, {seconds:.1f} s"
+        f"failed {counts[Outcome.FAILED]}{skipped}, {pages} pages, {seconds:.1f} s"
     )
     if metadata_file is not None:
         from tui.cli.corpus import load_metadata

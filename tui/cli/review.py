@@ -48,6 +48,10 @@ def _run_app(
     except DatabaseError as exc:
         click.echo(f"error: {console.printable(exc)}", err=True)
         raise SystemExit(EXIT_USAGE) from None
+    from tui.keymap import keymap_problems
+
+    for problem in keymap_problems(keymap):  # also shown in the app; kept in the scrollback
+        click.echo(f"warning: {console.printable(problem)}", err=True)
     try:
         app.run()
     finally:
