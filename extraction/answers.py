@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Annotated, Any
 
+from jsonschema import Draft202012Validator
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, create_model
 
 from extraction.evidence.normalize import NOT_REPORTED_WORDS, ValueProblem, normalize_value
@@ -86,18 +87,35 @@ def page_schema(pages: int | None) -> dict[str, Any]:
     return _nullable(schema)
 
 
-def answer_schema(spec: FieldSpec, pages: int | None = None) -> dict[str, Any]:
-    """The JSON schema of one field's answer object."""
+def _answer_object(
+    status: Status, value: dict[str, Any], page: dict[str, Any], quote: dict[str, Any]
+) -> dict[str, Any]:
     return {
         "type": "object",
         "properties": {
-            "status": {"type": "string", "enum": [s.value for s in Status]},
-            "value": value_schema(spec),
-            "page": page_schema(pages),
-            "quote": _nullable({"type": "string", "maxLength": QUOTE_LENGTH}),
+            "status": {"type": "string", "enum": [status.value]},
+            "value": value,
+            "page": page,
+            "quote": quote,
         },
         "required": ["status", "value", "page", "quote"],
         "additionalProperties": False,
+    }
+
+
+def answer_schema(spec: FieldSpec, pages: int | None = None) -> dict[str, Any]:
+    """The JSON schema of one field's answer object: one shape per status, so a grammar
+    rules out what validation would refuse anyway — ``reported`` with no value, page or
+    quote, ``not_reported`` with any."""
+    value = value_schema(spec)
+    page = page_schema(pages)
+    quote = _nullable({"type": "string", "maxLength": QUOTE_LENGTH})
+    return {
+        "anyOf": [
+            _answer_object(Status.REPORTED, value["anyOf"][0], page["anyOf"][0], quote["anyOf"][0]),
+            _answer_object(Status.NOT_REPORTED, _NULL, _NULL, _NULL),
+            _answer_object(Status.AMBIGUOUS, value, page, quote),
+        ]
     }
 
 
@@ -233,6 +251,30 @@ def validate_field(spec: FieldSpec, raw: Any) -> FieldProposal:
     )
 
 
+@cache
+def _bounds_validator(spec: FieldSpec, pages: int | None) -> Draft202012Validator:
+    """The schema's bounds alone, as a validator: JSON Schema applies ``maxLength`` only to
+    strings, ``maxItems`` only to arrays and ``maximum`` only to numbers, so an answer of
+    another type passes here and is left to the normalisers ("3 days" for hours)."""
+    value: dict[str, Any] = {}
+    if spec.is_list:
+        value["maxItems"] = max_items(spec)
+        if not spec.allowed:
+            value["items"] = {"maxLength": TEXT_LENGTH}
+    elif not spec.allowed:
+        value["maxLength"] = TEXT_LENGTH
+    page: dict[str, Any] = {"minimum": 1, "maximum": pages} if pages else {}
+    return Draft202012Validator(
+        {
+            "properties": {
+                "value": value,
+                "page": page,
+                "quote": {"maxLength": QUOTE_LENGTH},
+            }
+        }
+    )
+
+
 def check_bounds(spec: FieldSpec, raw: Any, pages: int | None = None) -> None:
     """Refuse an answer beyond the schema's bounds, as a server that enforced it could not
     have sent: a quote or name too long, too many items, a page the paper does not have.
@@ -240,18 +282,17 @@ def check_bounds(spec: FieldSpec, raw: Any, pages: int | None = None) -> None:
     Raises:
         ValueProblem: A bound is exceeded, with the bound.
     """
-    if not isinstance(raw, dict):
-        return  # validate_field explains what is wrong with it
-    quote, value, page = raw.get("quote"), raw.get("value"), raw.get("page")
-    if isinstance(quote, str) and len(quote) > QUOTE_LENGTH:
-        raise ValueProblem(f"quote: longer than {QUOTE_LENGTH} characters: quote less")
-    if isinstance(value, list) and len(value) > max_items(spec):
-        raise ValueProblem(f"value: more than {max_items(spec)} items")
-    texts = value if isinstance(value, list) else [value]
-    if not spec.allowed and any(isinstance(t, str) and len(t) > TEXT_LENGTH for t in texts):
-        raise ValueProblem(f"value: longer than {TEXT_LENGTH} characters")
-    if pages and isinstance(page, int) and not isinstance(page, bool) and not 1 <= page <= pages:
-        raise ValueProblem(f"page: {page} is not a page of this paper (it has {pages})")
+    error = next(iter(_bounds_validator(spec, pages).iter_errors(raw)), None)
+    if error is None:
+        return
+    where = str(error.absolute_path[0]) if error.absolute_path else "answer"
+    if error.validator == "maxLength":
+        raise ValueProblem(f"{where}: longer than {error.validator_value} characters")
+    if error.validator == "maxItems":
+        raise ValueProblem(f"{where}: more than {error.validator_value} items")
+    if where == "page":
+        raise ValueProblem(f"page: {error.instance} is not a page of this paper (it has {pages})")
+    raise ValueProblem(f"{where}: {error.message}"[:200])
 
 
 def validate_answer(

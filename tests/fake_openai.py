@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -29,6 +30,7 @@ class Completion:
     prompt_tokens: int | None = None
     raw: str | None = None
     """A raw 200 body instead of a chat completion."""
+    delay: float = 0.0
 
     @classmethod
     def json(cls, data: Any, **kwargs: Any) -> Completion:
@@ -44,7 +46,8 @@ class FakeOpenAI:
     key: str | None = None
     """When set, requests must carry it as the bearer token (else 401)."""
     takes_json_schema: bool = True
-    """False: refuse ``response_format`` ``json_schema`` with 422, as llama-cpp-python does."""
+    """False: refuse ``response_format`` ``json_schema`` as llama-cpp-python's server does
+    (with a 500 carrying its validation error)."""
     reply: Callable[[dict[str, Any], int], Completion] = lambda body, n: Completion.json(answer())
     chats: list[dict[str, Any]] = field(default_factory=list)
     probes: list[dict[str, Any]] = field(default_factory=list)
@@ -107,6 +110,8 @@ class FakeOpenAI:
                 self.chats.append(body)
                 number = len(self.chats)
             completion = self.reply(body, number)
+        if completion.delay:
+            time.sleep(completion.delay)
         if completion.status != 200:
             error = json.dumps({"error": {"message": "server overloaded"}})
             # A short Retry-After keeps the client's backoff quick in tests.

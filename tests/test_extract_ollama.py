@@ -83,7 +83,7 @@ def test_requests_carry_the_bounded_schema_and_fixed_options(papers_db: Path, fa
                 assert node["maxItems"] <= 8
             if node.get("type") == "object":
                 assert node["additionalProperties"] is False
-        page = body["format"]["properties"]["gpu_hours"]["properties"]["page"]["anyOf"][0]
+        page = body["format"]["properties"]["gpu_hours"]["anyOf"][0]["properties"]["page"]
         assert (page["minimum"], page["maximum"], page["enum"]) == (
             1,
             pages,

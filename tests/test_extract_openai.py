@@ -186,7 +186,26 @@ def test_server_errors_that_persist_fail_the_paper_naming_the_host(
     line = err.strip().splitlines()[-1]
     assert line.startswith("error: tpu_paper.pdf: no usable answer after 3 attempts")
     assert f"server error 503 at {fake_openai.url}" in line
-    assert len(fake_openai.chats) == 3 * 4, "each attempt retried three times by the client"
+    assert len(fake_openai.chats) == 3 * 5, "each of 3 attempts retried 4 times with backoff"
+
+
+def test_a_call_that_times_out_is_not_retried_within_the_attempt(
+    papers_db: Path, fake_openai: FakeOpenAI
+) -> None:
+    fake_openai.reply = lambda body, n: Completion.json(answer(), delay=0.6)
+    code, _, err = extract(
+        papers_db,
+        "--base-url",
+        fake_openai.url,
+        "--model",
+        MODEL,
+        "--paper",
+        "no_compute.pdf",
+        "--timeout",
+        "0.3",
+    )
+    assert code == 1 and "no answer within 0.3 s" in err
+    assert len(fake_openai.chats) == 3, "one call per attempt: a timeout is not retried at once"
 
 
 def test_garbage_in_a_reply_fails_the_paper_naming_the_host(

@@ -30,26 +30,37 @@ def test_the_schema_has_one_bounded_property_per_field() -> None:
         assert banned not in text
     assert '"type": [' not in text, "nullable values are anyOf, never a type list"
     for spec in FIELDS:
-        field = schema["properties"][spec.name]
-        assert field["required"] == ["status", "value", "page", "quote"]
-        assert field["properties"]["status"]["enum"] == ["reported", "not_reported", "ambiguous"]
-        value, null = field["properties"]["value"]["anyOf"]
-        assert null == {"type": "null"}
+        reported, absent, ambiguous = schema["properties"][spec.name]["anyOf"]
+        for shape, status in (
+            (reported, "reported"),
+            (absent, "not_reported"),
+            (ambiguous, "ambiguous"),
+        ):
+            assert shape["required"] == ["status", "value", "page", "quote"]
+            assert shape["additionalProperties"] is False
+            assert shape["properties"]["status"] == {"type": "string", "enum": [status]}
+        # Reported: a value, a page of the paper and a quote, none of them null.
+        value, page, quote = (reported["properties"][key] for key in ("value", "page", "quote"))
         assert value["type"] == spec.json_type
-        page = field["properties"]["page"]["anyOf"][0]
         assert page["enum"] == list(range(1, 13)) and (page["minimum"], page["maximum"]) == (1, 12)
-        assert field["properties"]["quote"]["anyOf"][0]["maxLength"] == QUOTE_LENGTH
+        assert quote == {"type": "string", "maxLength": QUOTE_LENGTH}
+        # Not reported: nothing else.
+        assert all(
+            absent["properties"][key] == {"type": "null"} for key in ("value", "page", "quote")
+        )
+        # Ambiguous: each may be null.
+        assert ambiguous["properties"]["value"]["anyOf"] == [value, {"type": "null"}]
     assert response_schema([field_spec("gpu_hours")])["required"] == ["gpu_hours"]
 
 
 def test_enums_bounds_and_units_come_from_the_schema() -> None:
     properties = response_schema()["properties"]
-    setting = properties["research_setting"]["properties"]["value"]["anyOf"][0]
+    setting = properties["research_setting"]["anyOf"][0]["properties"]["value"]
     assert setting == {"type": "string", "enum": ["academia", "industry", "mixed", "government"]}
-    types = properties["funding_types"]["properties"]["value"]["anyOf"][0]
+    types = properties["funding_types"]["anyOf"][0]["properties"]["value"]
     assert types["items"]["enum"] == list(field_spec("funding_types").allowed)
     assert types["maxItems"] == len(field_spec("funding_types").allowed)
-    funders = properties["funding_sources"]["properties"]["value"]["anyOf"][0]
+    funders = properties["funding_sources"]["anyOf"][0]["properties"]["value"]
     assert funders["maxItems"] == 8 and funders["items"]["maxLength"] == 80
     line = describe_field(field_spec("training_time_hours"))
     assert line.startswith("- training_time_hours (number, in hours): wall-clock")
@@ -65,7 +76,7 @@ def test_the_longest_answer_is_the_bound_of_the_schema() -> None:
     # whitespace character allowed after every token.
     longest = {
         "compute_provider": {
-            "status": "not_reported",
+            "status": "ambiguous",
             "value": "x" * 80,
             "page": 9,
             "quote": "q" * QUOTE_LENGTH,

@@ -8,7 +8,8 @@ form they take, so at start each one is probed (one token) with, in order:
 llama.cpp, LM Studio), ``{"type": "json_object", "schema": ...}`` (llama-cpp-python's server,
 which takes nothing else) and ``json_schema`` without ``strict`` (a server refusing a keyword
 under strict mode); the first it accepts is used for the run. Rate limits (429) and server
-errors (5xx) are retried by the client with exponential backoff (``MAX_RETRIES``).
+errors (5xx) are retried with exponential backoff, as the server's ``Retry-After`` says when
+it says (``MAX_RETRIES``); a call that times out is not (the next attempt is the retry).
 
 The API key comes from ``$OPENAI_API_KEY`` (local servers need none); it is sent only as the
 client's bearer token, never stored in the database or printed.
@@ -16,7 +17,9 @@ client's bearer token, never stored in the database or printed.
 
 from __future__ import annotations
 
+import asyncio
 import os
+import random
 from typing import Any, cast
 from urllib.parse import urlsplit
 
@@ -39,8 +42,9 @@ from extraction.engines.model import (
 )
 
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
-MAX_RETRIES = 3
-"""Retries of a call the server refused for now (429, 5xx), with the client's backoff."""
+MAX_RETRIES = 4
+"""Retries of a call the server refused for now (429, 409, 5xx), with backoff."""
+MAX_BACKOFF_S = 60.0
 PROBE = "Answer with a JSON object."
 
 # What a reply that is not the API's (a proxy's HTML page, a 200 with garbage) raises when
@@ -57,6 +61,19 @@ _UNEXPECTED = (
 
 def _first_line(text: object, limit: int = 200) -> str:
     return " ".join(str(text).split())[:limit]
+
+
+def _backoff(headers: Any, retry: int) -> float:
+    """Seconds to wait before retry number ``retry``: what the server asks (``Retry-After``,
+    or ``retry-after-ms``), else exponential with jitter."""
+    for name, scale in (("retry-after-ms", 0.001), ("retry-after", 1.0)):
+        try:
+            asked = float(headers.get(name)) * scale
+        except (TypeError, ValueError):
+            continue
+        if 0 <= asked <= MAX_BACKOFF_S:
+            return asked
+    return min(0.5 * 2**retry, 8.0) * (0.75 + 0.25 * random.random())
 
 
 def _formats(schema: dict[str, Any]) -> list[dict[str, Any]]:
@@ -80,12 +97,15 @@ class OpenAIClient:
 
     def __init__(self, base_url: str, timeout: float) -> None:
         self.base_url = base_url
+        self.timeout = timeout
         self.client = openai.AsyncOpenAI(
             base_url=base_url,
             # Local servers take any key; the client insists on one.
             api_key=os.environ.get("OPENAI_API_KEY") or "not-needed",
             timeout=timeout,
-            max_retries=MAX_RETRIES,
+            # The client would retry a timed-out call too, waiting the whole timeout each
+            # time; refusals are retried in complete() instead, timeouts by the next attempt.
+            max_retries=0,
         )
         self.response_format: dict[str, Any] | None = None
 
@@ -139,17 +159,29 @@ class OpenAIClient:
             )
         schema = response_schema()
         refusals = []
+        # One retry at most: a server refusing a form may say so with a 500 (llama-cpp-python
+        # answers a response_format it does not know with 500, not 400 or 422).
+        probing = self.client.with_options(max_retries=1, timeout=min(self.timeout, 120.0))
         for form in _formats(schema):
             try:
-                await self.client.chat.completions.create(
+                await probing.chat.completions.create(
                     model=model,
                     messages=[{"role": "user", "content": PROBE}],
                     response_format=cast(Any, form),
                     max_tokens=1,
                     temperature=0,
                 )
-            except (openai.BadRequestError, openai.UnprocessableEntityError) as exc:
-                refusals.append(f"{form['type']}: {_first_line(exc.message, 120)}")
+            except (
+                openai.AuthenticationError,
+                openai.PermissionDeniedError,
+                openai.NotFoundError,
+                openai.RateLimitError,
+            ) as exc:
+                raise self._fatal(exc, model) from None
+            except openai.APIStatusError as exc:
+                refusals.append(
+                    f"{form['type']}: {exc.status_code} {_first_line(exc.message, 120)}"
+                )
                 continue
             except (openai.OpenAIError, *_UNEXPECTED) as exc:
                 raise self._fatal(exc, model) from None
@@ -163,17 +195,7 @@ class OpenAIClient:
     async def complete(self, request: ModelRequest, settings: ModelSettings) -> ModelReply:
         assert self.response_format is not None, "check() first"
         try:
-            response = await self.client.chat.completions.create(
-                model=settings.model,
-                messages=[
-                    {"role": "system", "content": request.system},
-                    {"role": "user", "content": request.user},
-                ],
-                response_format=cast(Any, _with_schema(self.response_format, request.schema)),
-                temperature=0,
-                seed=settings.seed,
-                max_tokens=request.num_predict,
-            )
+            response = await self._create(request, settings)
             choice = response.choices[0]
             content = choice.message.content or ""
             cut_off = choice.finish_reason == "length"
@@ -204,6 +226,29 @@ class OpenAIClient:
             prompt_tokens=getattr(usage, "prompt_tokens", None),
             answer_tokens=getattr(usage, "completion_tokens", None),
         )
+
+    async def _create(self, request: ModelRequest, settings: ModelSettings) -> Any:
+        """One chat completion, retried with backoff while the server refuses it for now."""
+        for retry in range(MAX_RETRIES + 1):
+            try:
+                return await self.client.chat.completions.create(
+                    model=settings.model,
+                    messages=[
+                        {"role": "system", "content": request.system},
+                        {"role": "user", "content": request.user},
+                    ],
+                    response_format=cast(
+                        Any, _with_schema(self.response_format or {}, request.schema)
+                    ),
+                    temperature=0,
+                    seed=settings.seed,
+                    max_tokens=request.num_predict,
+                )
+            except (openai.RateLimitError, openai.ConflictError, openai.InternalServerError) as exc:
+                if retry == MAX_RETRIES:
+                    raise
+                await asyncio.sleep(_backoff(exc.response.headers, retry))
+        raise AssertionError("unreachable")
 
     async def close(self) -> None:
         await self.client.close()

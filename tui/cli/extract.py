@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 import click
 
 from extraction import defaults
+from extraction.fields import FIELD_NAMES, FIELDS
 from storage.db import Access
 from tui import console
 from tui.cli.base import (
@@ -81,6 +82,14 @@ ENGINES = ("ollama", "openai", "rules")
 )
 @click.option("--limit", type=click.IntRange(min=1), help="At most this many papers.")
 @click.option(
+    "--field",
+    "field_names",
+    multiple=True,
+    type=click.Choice(FIELD_NAMES),
+    metavar="FIELD",
+    help="Ask the model only for this field; repeatable [default: every field].",
+)
+@click.option(
     "--token-budget",
     type=click.IntRange(min=500),
     default=defaults.TOKEN_BUDGET,
@@ -118,6 +127,7 @@ def extract_command(
     run_name: str | None,
     paper_refs: tuple[str, ...],
     limit: int | None,
+    field_names: tuple[str, ...],
     token_budget: int,
     num_ctx: int,
     num_predict: int,
@@ -148,6 +158,10 @@ def extract_command(
     if base_urls and engine != "openai":
         console.error("--base-url", "is for --engine openai; give --host for --engine ollama")
         raise SystemExit(EXIT_USAGE)
+    if field_names and engine == "rules":
+        console.error("--field", "is for model engines; the rules engine proposes every field")
+        raise SystemExit(EXIT_USAGE)
+    fields = tuple(spec for spec in FIELDS if not field_names or spec.name in field_names)
     options = EngineOptions(
         model=model,
         hosts=hosts or base_urls,
@@ -157,6 +171,7 @@ def extract_command(
         num_predict=num_predict,
         seed=seed,
         timeout=timeout,
+        fields=fields,
     )
     try:
         chosen = load_engine(engine, options)
