@@ -24,6 +24,7 @@ from extraction.encoding import UnreadableFile, read_utf8
 from extraction.gold.files import unneutralize
 from extraction.safe_text import unsafe_character
 from storage import metadata as metadata_store
+from storage.errors import GoldsmithError
 from storage.metadata import COLUMN_NAME, PAPER_COLUMNS, MetadataImport
 
 KEY_COLUMNS = ("paper_id", "id", "sha256", "file", "paper")
@@ -35,11 +36,13 @@ MAX_CELL = 10_000
 MAX_COLUMNS = 200
 
 
-class MetadataRejected(Exception):
+class MetadataRejected(GoldsmithError):
     """The file has problems (``problems``); nothing was imported."""
 
     def __init__(self, problems: list[str]) -> None:
-        super().__init__(f"{len(problems)} problem(s)")
+        super().__init__(
+            f"{len(problems)} problem(s), the first: {problems[0] if problems else 'none'}"
+        )
         self.problems = problems
 
 

@@ -11,6 +11,7 @@ from pathlib import Path
 from sqlite_utils import Database
 
 from storage.db import now, write
+from storage.errors import GoldsmithError
 from storage.models import IngestError, Paper, PaperProgress
 
 ID_LENGTH = 16
@@ -134,7 +135,7 @@ def find_by_sha256(db: Database, sha256: str) -> Paper | None:
     return Paper.from_row(rows[0]) if rows else None
 
 
-class AmbiguousPaperReference(LookupError):
+class AmbiguousPaperReference(GoldsmithError, LookupError):
     """A reference (a file name) matches more than one paper."""
 
 

@@ -10,12 +10,13 @@ from typing import Any
 from sqlite_utils import Database
 
 from storage.db import now, write
+from storage.errors import GoldsmithError
 from storage.models import decode_json, encode_json
 
 ENGINES = ("ollama", "openai", "rules", "import")
 
 
-class RunConflict(ValueError):
+class RunConflict(GoldsmithError, ValueError):
     """A run name is reused with different settings (which would mix results)."""
 
 

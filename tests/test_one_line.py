@@ -4,16 +4,22 @@ unchanged, no temporary file left)."""
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import shutil
+import sqlite3
 import subprocess
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
+from extraction.engines.base import BackendUnavailable
+from storage.errors import GoldsmithError
 from tests.cli_process import Terminal, goldsmith, leftovers, table_counts
 from tests.test_gold import decide_all
+from tui.cli.base import Context, GoldsmithGroup
 
 GOOD = {
     "paper": "gpu_paper.pdf",
@@ -206,3 +212,44 @@ def gold_file(sample_db_template: Path, tmp_path_factory: pytest.TempPathFactory
     out = folder / "gold.csv"
     assert goldsmith("--db", db, "export", out).code == 0
     return out
+
+
+@pytest.mark.parametrize(
+    ("raised", "line", "code"),
+    [
+        (GoldsmithError("a message for the user"), "error: a message for the user", 2),
+        (BackendUnavailable("no server at http://x"), "error: no server at http://x", 3),
+        (
+            OSError(errno.ENOSPC, "No space left on device", "out.csv"),
+            "error: out.csv: disk full (free some space, then try again)",
+            2,
+        ),
+        (
+            sqlite3.OperationalError("database or disk is full"),
+            "error: x.db: database or disk is full",
+            2,
+        ),
+        (KeyboardInterrupt(), "interrupted", 130),
+        (
+            RuntimeError("oops\x1b[2J"),
+            "error: unexpected RuntimeError: oops\\x1b[2J (a bug in goldsmith; "
+            "GOLDSMITH_DEBUG=1 shows where)",
+            70,
+        ),
+    ],
+)
+def test_the_one_handler_turns_every_failure_into_one_line(
+    raised: BaseException, line: str, code: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Any failure a command lets through — a domain error, the file system, SQLite, Ctrl+C,
+    or a bug — ends as one line and the exit code of SPEC §3."""
+    monkeypatch.delenv("GOLDSMITH_DEBUG", raising=False)
+    group = GoldsmithGroup()
+
+    @group.command("fails")
+    def fails() -> None:
+        raise raised
+
+    result = CliRunner().invoke(group, ["fails"], obj=Context(db_path=Path("x.db")))
+    assert (result.exit_code, result.stderr.strip()) == (code, line)
+    assert "Traceback" not in result.output

@@ -11,6 +11,7 @@ from textual.binding import Binding
 from extraction.fields import field_spec
 from storage import Access, open_database
 from storage import runs as run_store
+from storage.errors import GoldsmithError
 from storage.queue import QueueFilter
 from storage.runs import Run
 from storage.samples import Sample
@@ -20,7 +21,7 @@ from tui.screens.review import ReviewScreen
 from tui.session import ReviewSession, fields_for
 
 
-class SetupError(Exception):
+class SetupError(GoldsmithError):
     """The review cannot start (unknown run or field); the message says why."""
 
 

@@ -18,8 +18,10 @@ from typing import Any
 
 from textual.binding import Binding
 
+from storage.errors import GoldsmithError
 
-class KeymapError(ValueError):
+
+class KeymapError(GoldsmithError, ValueError):
     """The keymap file cannot be used; the message names the file and the reason."""
 
 

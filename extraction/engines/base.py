@@ -17,16 +17,17 @@ from typing import Any, Protocol
 from extraction import defaults
 from extraction.answers import FieldProposal
 from extraction.fields import FIELDS, FieldSpec
+from storage.errors import GoldsmithError
 from storage.models import Paper
 from storage.runs import FieldAttempts
 
 
-class BackendUnavailable(Exception):
+class BackendUnavailable(GoldsmithError):
     """The engine cannot be used at all: its server is not running, refuses the key, or lacks
     the model. The message names the host and the command or setting that fixes it."""
 
 
-class EngineOptionError(ValueError):
+class EngineOptionError(GoldsmithError, ValueError):
     """The options given cannot make the engine; the message says which option to give."""
 
 

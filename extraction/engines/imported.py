@@ -29,6 +29,7 @@ from extraction.fields import FIELD_NAMES, field_spec
 from storage import papers as paper_store
 from storage import runs as run_store
 from storage.db import write
+from storage.errors import GoldsmithError
 from storage.models import Paper
 from storage.runs import Run
 
@@ -44,11 +45,13 @@ class ImportResult:
     ungrounded: int
 
 
-class ImportRejected(Exception):
+class ImportRejected(GoldsmithError):
     """The file has problems; nothing was imported. ``problems`` lists them."""
 
     def __init__(self, problems: list[str]) -> None:
-        super().__init__(f"{len(problems)} problem(s)")
+        super().__init__(
+            f"{len(problems)} problem(s), the first: {problems[0] if problems else 'none'}"
+        )
         self.problems = problems
 
 

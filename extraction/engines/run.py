@@ -18,6 +18,7 @@ from extraction.evidence.textnorm import normalize
 from extraction.fields import SCHEMA_VERSION
 from storage import papers as paper_store
 from storage import runs as run_store
+from storage.errors import GoldsmithError
 from storage.models import Paper
 from storage.runs import NewProposal, PaperOutcome, Run
 
@@ -35,7 +36,7 @@ class PaperDone:
     ungrounded: int
 
 
-class UnknownPaper(LookupError):
+class UnknownPaper(GoldsmithError, LookupError):
     """A ``--paper`` reference matches no paper."""
 
 

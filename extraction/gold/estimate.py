@@ -44,6 +44,7 @@ from extraction.gold.scoring import DEFAULT_TOLERANCE, OUTCOMES, outcome
 from storage import metadata as metadata_store
 from storage import runs as run_store
 from storage import samples as sample_store
+from storage.errors import GoldsmithError
 from storage.gold import iter_final
 from storage.models import decode_json_cached
 from storage.runs import Run
@@ -56,7 +57,7 @@ DEVICE_HOURS = "derived_device_hours"
 INTERVALS = ("design", "ppi-python")
 
 
-class EstimateError(ValueError):
+class EstimateError(GoldsmithError, ValueError):
     """The estimate cannot be made as asked; the message says why, for the user."""
 
 

@@ -36,6 +36,7 @@ from storage import papers as paper_store
 from storage import runs as run_store
 from storage.db import write
 from storage.decisions import NewDecision
+from storage.errors import GoldsmithError
 from storage.gold import GoldPaper, Judgement, iter_gold
 from storage.models import Paper
 from storage.queue import all_comments
@@ -285,11 +286,13 @@ def export_run_jsonl(db: Database, out: TextIO, run_name: str) -> ExportSummary:
 MAX_CELL = 100_000
 
 
-class GoldRejected(Exception):
+class GoldRejected(GoldsmithError):
     """The file has problems (``problems``); nothing was imported."""
 
     def __init__(self, problems: list[str]) -> None:
-        super().__init__(f"{len(problems)} problem(s)")
+        super().__init__(
+            f"{len(problems)} problem(s), the first: {problems[0] if problems else 'none'}"
+        )
         self.problems = problems
 
 

@@ -44,6 +44,7 @@ from extraction.safe_text import name_problem
 from storage import metadata as metadata_store
 from storage import runs as run_store
 from storage import samples as sample_store
+from storage.errors import GoldsmithError
 from storage.runs import Run
 from storage.samples import NO_VALUE, Sample, SampledPaper, StratumSize
 
@@ -54,7 +55,7 @@ MIN_PER_STRATUM = 2
 SEPARATOR = " | "
 
 
-class SampleError(ValueError):
+class SampleError(GoldsmithError, ValueError):
     """The sample cannot be drawn as asked; the message says why, for the user."""
 
 

@@ -93,6 +93,19 @@ def os_error_message(exc: OSError) -> str:
     return f"{subject}: {reason}"
 
 
+def exit_code(error: GoldsmithError) -> int:
+    """The exit code for a domain error (SPEC §3): 3 when the extraction backend cannot be
+    used, 1 when an input file was refused line by line, else 2 (it cannot run as asked)."""
+    import sys
+
+    engines = sys.modules.get("extraction.engines.base")
+    if engines is not None and isinstance(error, engines.BackendUnavailable):
+        return EXIT_BACKEND
+    if isinstance(getattr(error, "problems", None), list):
+        return EXIT_SOME_FAILED
+    return EXIT_USAGE
+
+
 class GoldsmithGroup(click.Group):
     """The command group, with the one handler that turns every failure into one line.
 
@@ -118,7 +131,7 @@ class GoldsmithGroup(click.Group):
         except (click.ClickException, click.exceptions.Abort):
             raise
         except GoldsmithError as exc:
-            fail(exc)
+            fail(exc, exit_code(exc))
         except sqlite3.Error as exc:
             where = ctx.obj.db_path if isinstance(ctx.obj, Context) else "the database"
             fail(describe(exc, where))
