@@ -235,3 +235,22 @@ async def test_accept_grounded_leaves_not_reported_where_the_paper_has_mentions(
     }
     assert accepted["research_setting"] is None
     assert all(accepted[f] == "[]" for f in accepted if f != "research_setting")
+
+
+async def test_a_find_match_answers_several_fields_in_a_row(sample_db: Path) -> None:
+    """One sentence, three answers: the match stays the evidence after each decision."""
+    app = make_app(sample_db, "alice")
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_on(pilot, sample_db, "appendix_hardware.pdf")
+        await pilot.press("ctrl+f", *"16 gpus", "escape")
+        await pilot.press("e", "ctrl+u", *"A100 40GB", "enter")  # accelerator_type
+        await pilot.press("e", "ctrl+u", *"16", "enter")  # accelerator_count
+        await pilot.press("e", "ctrl+u", *"40", "enter")  # accelerator_memory_gb
+        assert app.screen is screen
+    stored = rows(sample_db, "SELECT field, value, page, quote FROM decisions ORDER BY rowid")
+    assert [(f, v) for f, v, _, _ in stored] == [
+        ("accelerator_type", '"NVIDIA A100 40GB"'),
+        ("accelerator_count", "16"),
+        ("accelerator_memory_gb", "40"),
+    ]
+    assert {(page, quote) for _, _, page, quote in stored} == {(4, SENTENCE)}

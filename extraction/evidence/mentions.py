@@ -104,11 +104,15 @@ def _durations(page: _Page) -> Iterator[tuple[int, int]]:
 _SENTENCE_END = re.compile(r"[.!?]\s")
 
 
+_AMOUNT = re.compile(
+    r"(?<![\w.])\d+(?:\.\d+)?\s?(?:x|\*|·)\s?10\s?\d{1,2}"
+    r"|(?<![\w.])\d+(?:\.\d+)?\s?e\s?\+?\d{2}"
+)
+
+
 def _flop_sentences(page: _Page) -> Iterator[tuple[int, int]]:
     """Amounts of compute (``3.1e23``, ``2.5 × 10^23``) in a sentence that talks of FLOPs."""
-    for match in re.finditer(
-        r"\d(?:\.\d+)?\s?(?:x|\*|·)\s?10\s?\d{1,2}|\d\s?e\s?\+?\d{2}", page.norm
-    ):
+    for match in _AMOUNT.finditer(page.norm):
         left = max(0, match.start() - 160)
         context = page.norm[left : match.end() + 160]
         if re.search(r"flop|floating|compute|pf-?days", context) and flop_amounts(
@@ -221,7 +225,7 @@ FINDERS: dict[str, Finder] = {
         r"lamda|muzero|alphazero|alphago)(?![\w])",
     ),
     "api_cost_usd": _pattern(
-        r"(?:us)?\$ ?\d[\d,.]*(?: ?(?:k|m|million|thousand|billion))?",
+        r"(?:us)?\$ ?\d(?:[\d,.]*\d)?(?: ?(?:k|m|million|thousand|billion)\b)?",
         r"\b\d[\d,.]* ?(?:usd|us dollars|dollars)\b",
         r"\bapi (?:calls?|costs?|usage|credits?|queries|requests|pricing|fees?)\b",
         r"\b(?:openai|anthropic|gemini) api\b",

@@ -168,6 +168,10 @@ class ValueEditor(ModalScreen[Answer | None]):
                     else "",
                     placeholder=HINTS.get(spec.kind, ""),
                     id="editor-input",
+                    # Selecting on focus raced keys typed right after "e": the focus came
+                    # after the first few, and selected them, so the next key replaced
+                    # them ("Google…" stored as "gle…"). The cursor starts at the end.
+                    select_on_focus=False,
                 )
             if spec.kind is Kind.ACCELERATOR:
                 matches = OptionList(id="editor-matches")
@@ -179,6 +183,7 @@ class ValueEditor(ModalScreen[Answer | None]):
                 value=self.default_evidence.shown if self.default_evidence else "",
                 placeholder="type or paste the passage; or find it first (ctrl+f) and press e",
                 id="editor-quote",
+                select_on_focus=False,
             )
             yield Static("", id="editor-evidence")
             yield Static(Text(KEYS_HINT, style="dim"), id="editor-keys")

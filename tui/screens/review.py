@@ -269,9 +269,8 @@ class ReviewScreen(Screen[None]):
         self.pinned = False
         """The annotator moved the text themselves (find, hint, page): moving between fields
         leaves it where it is until the next decision or ``escape``."""
-        self._hint_index: dict[str, int] = {}
         self._visited: dict[str, list[Mention]] = {}
-        self._status = ""
+        self._queue_toggled = False
 
     # --- layout -------------------------------------------------------------------------
 
@@ -313,8 +312,12 @@ class ReviewScreen(Screen[None]):
         self.call_after_refresh(self.query_one(FieldTable).refit)
 
     def on_resize(self) -> None:
-        if self.view is not None:
-            self.query_one(PaperQueue).show_around(self.view.row)
+        queue = self.query_one(PaperQueue)
+        if not self._queue_toggled:
+            # Until the annotator shows or hides it, the queue follows the terminal's width.
+            queue.display = self.app.size.width >= QUEUE_MIN_WIDTH
+        if self.view is not None and queue.display:
+            queue.show_around(self.view.row)
         self.call_after_refresh(self.query_one(FieldTable).refit)
 
     # --- showing a paper ----------------------------------------------------------------
@@ -349,7 +352,7 @@ class ReviewScreen(Screen[None]):
         """A new paper: nothing found, hinted or pinned yet."""
         self.find_words, self.matches, self.match_index = "", [], -1
         self.target, self.pinned = None, False
-        self._hint_index, self._visited = {}, {}
+        self._visited = {}
         self.query_one(PaperText).set_all_marks(
             {kind: () for kind in ("match", "current", "mention", "quote", "chosen")}
         )
@@ -544,8 +547,12 @@ class ReviewScreen(Screen[None]):
     def _after_decision(self, field: str | None) -> None:
         """Reload from the database (so the screen shows what is stored), then move on."""
         assert self.view is not None
-        self.target, self.pinned = None, False
-        self.query_one(PaperText).set_marks("current", ())
+        if self.target is None or self.target not in self.matches:
+            # A hint belongs to its field: the next field's text follows that field again.
+            # A find match stays the current passage: one sentence often answers several
+            # fields ("16 Cloud TPUs (64 TPU chips total)": type, count, provider).
+            self.target, self.pinned = None, False
+            self.query_one(PaperText).set_marks("current", ())
         self.query_one(PaperText).clear_selection()
         was_complete = self.view.decided == len(self.view.fields)
         view = self.session.load(self.view.row)
@@ -984,6 +991,7 @@ class ReviewScreen(Screen[None]):
         self.app.push_screen(SearchScreen(self.session), done)
 
     def action_toggle_queue(self) -> None:
+        self._queue_toggled = True
         queue = self.query_one(PaperQueue)
         if queue.display and queue.has_focus:
             queue.display = False

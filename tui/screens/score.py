@@ -142,7 +142,7 @@ def _answer(field: str, given: dict[str, Any]) -> str:
         return "no answer"
     if given["status"] == "reported":
         return format_value(field_spec(field), given["value"])
-    return str(given["status"])
+    return str(given["status"]).replace("_", " ")  # "not reported", as everywhere on screen
 
 
 def _evidence(given: dict[str, Any]) -> str:
