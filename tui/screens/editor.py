@@ -183,7 +183,6 @@ class ValueEditor(ModalScreen[Answer | None]):
                 value=self.default_evidence.shown if self.default_evidence else "",
                 placeholder="type or paste the passage; or find it first (ctrl+f) and press e",
                 id="editor-quote",
-                select_on_focus=False,
             )
             yield Static("", id="editor-evidence")
             yield Static(Text(KEYS_HINT, style="dim"), id="editor-keys")
