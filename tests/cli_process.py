@@ -152,8 +152,14 @@ class Terminal:
         return False
 
     def shows(self, text: str) -> bool:
-        """Whether ``text`` was drawn (compared without spaces: a notification wraps)."""
-        return "".join(text.split()) in "".join(self.text.split())
+        """Whether ``text`` was drawn (compared without spaces and borders: a notification
+        wraps inside its frame)."""
+        import re
+
+        def squeeze(drawn: str) -> str:
+            return re.sub(r"[\s\u2500-\u259f]", "", drawn)
+
+        return squeeze(text) in squeeze(self.text)
 
     def type(self, keys: str) -> None:
         os.write(self.master, keys.encode())

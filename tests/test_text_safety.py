@@ -11,10 +11,12 @@ import sqlite3
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
 from extraction.safe_text import json_escape, name_problem, unsafe_character
 from tests.cli_process import goldsmith, table_counts
 from tests.test_gold import decide_all
+from tui.cli import cli
 
 HOSTILE_TITLE = "Widgets\x1b]0;owned\x07\x1b[2J\u202eXY\x9b"
 
@@ -66,14 +68,33 @@ def test_an_annotator_name_that_would_not_come_back_as_written_is_refused(
     gold = tmp_path / "gold.csv"
     gold.write_text("paper_id,gpu_hours,gpu_hours_status\r\n")
     before = table_counts(sample_db)
-    finished = goldsmith("--db", sample_db, "import-gold", gold, "--annotator", name)
-    assert (finished.code, finished.out) == (2, "")
-    assert finished.error_lines == [f"error: --annotator: {problem}"]
+    result = CliRunner().invoke(
+        cli, ["--db", str(sample_db), "import-gold", str(gold), "--annotator", name]
+    )
+    assert (result.exit_code, result.stdout) == (2, "")
+    assert result.stderr.splitlines() == [f"error: --annotator: {problem}"]
     if name.strip():  # an empty $GOLDSMITH_ANNOTATOR means the login name
-        env = goldsmith("--db", sample_db, "review", env={"GOLDSMITH_ANNOTATOR": name})
-        assert env.code == 2
-        assert env.error_lines == [f"error: $GOLDSMITH_ANNOTATOR (or the login name): {problem}"]
+        env = CliRunner().invoke(
+            cli, ["--db", str(sample_db), "review"], env={"GOLDSMITH_ANNOTATOR": name}
+        )
+        assert env.exit_code == 2
+        assert env.stderr.splitlines() == [
+            f"error: $GOLDSMITH_ANNOTATOR (or the login name): {problem}"
+        ]
     assert table_counts(sample_db) == before
+
+
+def test_a_list_separator_in_a_name_is_refused_by_the_real_command(
+    sample_db: Path, tmp_path: Path
+) -> None:
+    gold = tmp_path / "gold.csv"
+    gold.write_text("paper_id,gpu_hours,gpu_hours_status\r\n")
+    finished = goldsmith("--db", sample_db, "import-gold", gold, "--annotator", "smith; j")
+    assert (finished.code, finished.out) == (2, "")
+    assert finished.error_lines == [
+        "error: --annotator: ';' separates names in a list, so it cannot be part of an "
+        "annotator name"
+    ]
 
 
 def test_a_run_name_with_terminal_controls_is_refused(papers_db: Path, tmp_path: Path) -> None:

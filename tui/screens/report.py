@@ -20,7 +20,7 @@ from textual.worker import Worker, WorkerState
 from textual_plotext import PlotextPlot
 
 from extraction.gold.report import OUTCOME_NAMES, rate_text
-from storage import open_database
+from storage import Access, open_database
 
 RUN_COLOUR = "gray"
 CORRECTED_COLOUR = "blue"
@@ -143,7 +143,7 @@ class ReportScreen(Screen[None]):
         from extraction.gold.estimate import breakdown_columns, estimate
 
         assert self.run_name is not None and self.sample_name is not None
-        db = open_database(self.db_path, migrate=False)
+        db = open_database(self.db_path, access=Access.READ, migrate=False)
         try:
             report = estimate(
                 db, self.sample_name, self.run_name, by=breakdown_columns(db), include_partial=True

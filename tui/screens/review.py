@@ -26,7 +26,7 @@ from textual.worker import Worker, WorkerState
 from extraction.evidence.mentions import Mention
 from extraction.evidence.quotes import Evidence, passage, sentence_around
 from extraction.fields import Status
-from storage import DatabaseError, open_database
+from storage import Access, DatabaseError, open_database
 from storage import queue as queue_store
 from storage.queue import QueueRow
 from tui import viewer
@@ -500,7 +500,7 @@ class ReviewScreen(Screen[None]):
     @work(thread=True, exclusive=True, group="progress", exit_on_error=False)
     def count_progress(self) -> None:
         """Count finished papers in the background (a scan of every decision)."""
-        db = open_database(self.session.db_path, migrate=False)
+        db = open_database(self.session.db_path, access=Access.READ, migrate=False)
         try:
             scope = self.session.scope
             done = queue_store.papers_done(db, scope)

@@ -20,7 +20,7 @@ from textual.worker import Worker, WorkerState
 from extraction.evidence.normalize import format_value
 from extraction.fields import FIELD_NAMES, field_spec
 from extraction.gold.scoring import score_runs
-from storage import open_database
+from storage import Access, open_database
 from tui.console import printable
 
 Target = tuple[str, str]
@@ -75,7 +75,7 @@ class ScoreScreen(ModalScreen[Target | None]):
     @work(thread=True, exclusive=True, group="score", exit_on_error=False)
     def compute(self) -> None:
         """Score in a thread, on its own connection (scoring reads every gold decision)."""
-        db = open_database(self.db_path, migrate=False)
+        db = open_database(self.db_path, access=Access.READ, migrate=False)
         try:
             report = score_runs(db, [self.run_name], include_partial=True, errors=True)
         finally:
