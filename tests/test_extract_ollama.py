@@ -219,6 +219,20 @@ def test_a_field_answered_the_same_twice_is_not_asked_again(papers_db: Path, fak
     assert "same answer twice" in (count.problem or "")
 
 
+def test_the_same_wrong_value_with_another_quote_is_the_same_answer(
+    papers_db: Path, fake_ollama
+) -> None:
+    def reply(body: dict[str, Any], n: int) -> Reply:
+        wrong = reported(3.14e23, 2, f"quote number {n}")  # the prompt's FLOP example as hours
+        return Reply.json(dict(GOOD, training_time_hours=wrong))
+
+    fake_ollama.reply = reply
+    code, _, _ = extract(papers_db, fake_ollama, "--paper", "gpu_paper.pdf")
+    assert code == 0 and len(fake_ollama.chats) == 2
+    hours = fields_of(papers_db)["training_time_hours"]
+    assert hours.attempts == 2 and "same answer twice" in (hours.problem or "")
+
+
 def test_fields_that_never_validate_are_left_out_after_three_calls(
     papers_db: Path, fake_ollama
 ) -> None:

@@ -19,6 +19,7 @@ tokens than were sent truncated the prompt; that is recorded too.
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
@@ -310,7 +311,16 @@ async def ask_paper(
             else:
                 problem = read.problem or "missing from the answer"
             log.history.append(problem)
-            answer = data.get(spec.name)
+            # The same status and value with the same problem is the same answer, whatever
+            # the quote says: asked again, a deterministic model gives it a third time.
+            raw = data.get(spec.name)
+            answer = (
+                (raw.get("status"), json.dumps(raw.get("value"), sort_keys=True), problem)
+                if isinstance(raw, dict)
+                else None
+                if raw is None
+                else (repr(raw)[:1000], problem)
+            )
             if answer is not None and answer == log.last_answer:
                 problems[spec.name] = f"{problem} (the same answer twice: not asked again)"
                 settled.add(spec.name)
