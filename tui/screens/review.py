@@ -15,16 +15,13 @@ from typing import Any
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.reactive import Reactive, reactive
-from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Input, Static
+from textual.widgets import DataTable, Footer
 from textual.worker import Worker, WorkerState
 
 from extraction.evidence.mentions import Mention
-from extraction.evidence.quotes import Evidence, passage, sentence_around
 from extraction.fields import Status
 from storage import Access, DatabaseError, open_database
 from storage import queue as queue_store
@@ -34,39 +31,19 @@ from tui.console import printable
 from tui.messages import ProgressCounted
 from tui.screens.editor import Answer, ValueEditor
 from tui.screens.help import HelpScreen
-from tui.screens.prompt import PagePrompt, TextPrompt
+from tui.screens.paper_moves import SIDE_BY_SIDE_WIDTH, PaperMoves
+from tui.screens.prompt import TextPrompt
+from tui.screens.review_keys import REVIEW_BINDINGS
 from tui.screens.search import SearchHit, SearchScreen
-from tui.session import FieldRow, PaperView, ReviewSession, status_text
+from tui.session import PaperView, ReviewSession, status_text
 from tui.widgets.evidence import EvidencePanel
-from tui.widgets.fields import FieldTable, clip
-from tui.widgets.paper_text import FindBar, PaperPane, PaperText
+from tui.widgets.fields import FieldTable
+from tui.widgets.paper_text import PaperPane, PaperText
 from tui.widgets.queue import PaperQueue
 from tui.widgets.status import StatusLine
 
 QUEUE_MIN_WIDTH = 170
 """Terminal width from which the queue is shown beside the review by default."""
-SIDE_BY_SIDE_WIDTH = 120
-"""Below this width the fields and the paper's text take turns (``t`` switches)."""
-
-
-def _binding(
-    key: str,
-    action: str,
-    description: str,
-    tooltip: str,
-    name: str,
-    show: bool = True,
-    key_display: str | None = None,
-) -> Binding:
-    return Binding(
-        key,
-        action,
-        description,
-        show=show,
-        tooltip=tooltip,
-        id=f"goldsmith.{name}",
-        key_display=key_display,
-    )
 
 
 @dataclass
@@ -77,9 +54,11 @@ class MentionsCounted(Message):
     mentions: dict[str, tuple[Mention, ...]]
 
 
-class ReviewScreen(Screen[None]):
+class ReviewScreen(PaperMoves):
     """Review one paper at a time: accept, correct or mark each field; every decision is
     committed, with its evidence, before the screen changes."""
+
+    BINDINGS = REVIEW_BINDINGS
 
     HORIZONTAL_BREAKPOINTS = [
         (0, "-narrow"),
@@ -87,189 +66,14 @@ class ReviewScreen(Screen[None]):
         (QUEUE_MIN_WIDTH, "-wide"),
     ]
 
-    BINDINGS = [
-        _binding(
-            "j,down", "next_field", "Next field", "Move to the next field", "next_field", False
-        ),
-        _binding(
-            "k,up",
-            "previous_field",
-            "Previous field",
-            "Move to the previous field",
-            "previous_field",
-            False,
-        ),
-        _binding("a", "accept", "Accept", "Accept the proposed value for this field", "accept"),
-        _binding(
-            "A",
-            "accept_all",
-            "Accept grounded",
-            "Accept every grounded value, and 'not reported' where the paper has no candidate "
-            "mention of the field",
-            "accept_all",
-        ),
-        *(
-            _binding(
-                str(n),
-                f"adopt({n})",
-                "Take answer" if n == 1 else f"Take answer {n}",
-                f"Adjudicating: take annotator {n}'s answer",
-                f"adopt_{n}",
-                n == 1,
-                "1–9" if n == 1 else None,
-            )
-            for n in range(1, 10)
-        ),
-        _binding(
-            "e,enter",
-            "correct",
-            "Correct",
-            "Enter the right value for this field, with the quote that shows it",
-            "correct",
-        ),
-        _binding(
-            "n",
-            "not_reported",
-            "Not reported",
-            "Mark this field as not reported by the paper",
-            "not_reported",
-        ),
-        _binding(
-            "m",
-            "ambiguous",
-            "Ambiguous",
-            "Mark this field ambiguous (asks for a comment; goes to adjudication)",
-            "ambiguous",
-        ),
-        _binding("c", "comment", "Comment", "Add a comment on this field", "comment"),
-        _binding("u", "undo", "Undo", "Undo your last decision (repeatable)", "undo"),
-        _binding(
-            "ctrl+f",
-            "find",
-            "Find",
-            "Find in this paper (enter/↓ next match, ↑ previous, escape back)",
-            "find",
-        ),
-        _binding("g", "go_to_page", "Page", "Go to page N of this paper", "go_to_page"),
-        _binding(
-            "right_curly_bracket",
-            "next_mention",
-            "Next mention",
-            "Next candidate mention of the selected field in the paper",
-            "next_mention",
-        ),
-        _binding(
-            "left_curly_bracket",
-            "previous_mention",
-            "Prev mention",
-            "Previous candidate mention of the selected field in the paper",
-            "previous_mention",
-            False,
-        ),
-        _binding(
-            "t",
-            "switch_pane",
-            "Text/fields",
-            "Switch between the fields and the paper's text (narrow terminals)",
-            "switch_pane",
-        ),
-        _binding(
-            "right_square_bracket",
-            "next_paper",
-            "Next paper",
-            "Go to the next paper in the queue",
-            "next_paper",
-        ),
-        _binding(
-            "left_square_bracket",
-            "previous_paper",
-            "Prev paper",
-            "Go to the previous paper in the queue",
-            "previous_paper",
-        ),
-        _binding(
-            "space",
-            "next_undecided",
-            "Next undecided",
-            "Go to the next paper with undecided fields",
-            "next_undecided",
-        ),
-        _binding("slash", "search", "Search", "Search titles and full text", "search"),
-        _binding(
-            "f",
-            "cycle_filter",
-            "Filter",
-            "Cycle the queue filter: all, undecided, flagged, ungrounded",
-            "filter",
-        ),
-        _binding(
-            "o",
-            "open_pdf",
-            "Open PDF",
-            "Open the PDF at the evidence page in the system viewer",
-            "open_pdf",
-        ),
-        _binding(
-            "r",
-            "compare_run",
-            "Compare run",
-            "Show another run's values beside this run's",
-            "compare_run",
-            False,
-        ),
-        _binding(
-            "s", "score", "Score", "Show the run's accuracy against the gold set so far", "score"
-        ),
-        _binding(
-            "tab",
-            "toggle_queue",
-            "Queue",
-            "Show or hide the paper queue (and move focus to it)",
-            "toggle_queue",
-        ),
-        _binding(
-            "escape",
-            "clear_find",
-            "Clear find",
-            "Clear the find and hint marks (the text follows the selected field again)",
-            "clear_find",
-            False,
-        ),
-        _binding(
-            "pagedown,J",
-            "scroll_text(1)",
-            "Text down",
-            "Scroll the paper text down",
-            "text_down",
-            False,
-        ),
-        _binding(
-            "pageup,K", "scroll_text(-1)", "Text up", "Scroll the paper text up", "text_up", False
-        ),
-    ]
-
-    view: Reactive[PaperView | None] = reactive(None, init=False, always_update=True)
-    """The paper under review."""
     papers_done: Reactive[int | None] = reactive(None, init=False)
     """The annotator's finished papers (counted in the background)."""
     papers_total: Reactive[int | None] = reactive(None, init=False)
     """Papers in the database (counted in the background)."""
 
     def __init__(self, session: ReviewSession) -> None:
-        super().__init__()
-        self.session = session
+        super().__init__(session)
         self._binding_signature: tuple[bool, ...] = ()
-        self.mentions: dict[str, tuple[Mention, ...]] | None = None
-        """Candidate mentions of each field in the paper shown (None: still being found)."""
-        self.find_words = ""
-        self.matches: list[Mention] = []
-        self.match_index = -1
-        self.target: Mention | None = None
-        """The find match or hint the annotator is on: the default evidence of an answer."""
-        self.pinned = False
-        """The annotator moved the text themselves (find, hint, page): moving between fields
-        leaves it where it is until the next decision or ``escape``."""
-        self._visited: dict[str, list[Mention]] = {}
         self._queue_toggled = False
 
     # --- layout -------------------------------------------------------------------------
@@ -295,21 +99,6 @@ class ReviewScreen(Screen[None]):
         else:
             self.show_row(row)
         self.count_progress()
-
-    @property
-    def narrow(self) -> bool:
-        """Fields and text take turns: the terminal is too narrow for both side by side."""
-        return self.size.width < SIDE_BY_SIDE_WIDTH if self.size.width else False
-
-    @property
-    def text_view(self) -> bool:
-        """On a narrow terminal, the paper's text is the pane shown."""
-        return self.has_class("-text-view")
-
-    def _show_text_pane(self, shown: bool = True) -> None:
-        self.set_class(shown, "-text-view")
-        self._update_field_bar()
-        self.call_after_refresh(self.query_one(FieldTable).refit)
 
     def on_resize(self) -> None:
         queue = self.query_one(PaperQueue)
@@ -365,27 +154,6 @@ class ReviewScreen(Screen[None]):
                 return index
         return min(start, count - 1)
 
-    @property
-    def current_index(self) -> int:
-        return self.query_one(FieldTable).cursor_row
-
-    @property
-    def current(self) -> FieldRow | None:
-        if self.view is None or not self.view.fields:
-            return None
-        return self.view.fields[min(self.current_index, len(self.view.fields) - 1)]
-
-    def field_mentions(self, row: FieldRow | None) -> tuple[Mention, ...] | None:
-        if row is None or self.mentions is None:
-            return None
-        return self.mentions.get(row.spec.name, ())
-
-    def _mentions_now(self) -> dict[str, tuple[Mention, ...]]:
-        """The mentions, found here and now if the background search has not finished."""
-        if self.mentions is None and self.view is not None:
-            self.mentions = self.session.mentions(self.view)
-        return self.mentions or {}
-
     def _show_field(self, index: int) -> None:
         if self.view is None:
             return
@@ -414,44 +182,6 @@ class ReviewScreen(Screen[None]):
         self._update_field_bar()
         self._update_text_status()
         self._refresh_bindings_if_changed()
-
-    def _update_field_bar(self) -> None:
-        """On a narrow terminal the text pane says which field the keys act on."""
-        row = self.current
-        bar = self.query_one("#field-bar", Static)
-        if row is None or not (self.narrow and self.text_view):
-            bar.display = False
-            return
-        bar.display = True
-        line = Text(no_wrap=True, overflow="ellipsis")
-        line.append(row.spec.name, style="bold")
-        line.append("  proposed ")
-        line.append(clip(row.proposal_text if not row.hidden else "hidden", 30))
-        if row.decision is not None:
-            line.append("  decided ", style="dim")
-            line.append(clip(row.decision_text, 24), style="cyan")
-        found = self.field_mentions(row)
-        if found is not None:
-            count = len(found)
-            line.append(
-                f"  {count} mention{'s' if count != 1 else ''}", style="yellow" if found else "dim"
-            )
-        line.append("  (t: fields)", style="dim")
-        bar.update(line)
-
-    def _update_text_status(self) -> None:
-        parts = []
-        if self.find_words:
-            where = f"{self.match_index + 1}/{len(self.matches)}" if self.matches else "0/0"
-            parts.append(f"find “{self.find_words}” {where}")
-        row = self.current
-        if row is not None and self.target is not None and self.target in self._field_list(row):
-            hints = self._field_list(row)
-            parts.append(f"{row.spec.name} mention {hints.index(self.target) + 1}/{len(hints)}")
-        self.query_one(PaperPane).show_status(" · ".join(parts))
-
-    def _field_list(self, row: FieldRow) -> tuple[Mention, ...]:
-        return self.field_mentions(row) or ()
 
     def say(self, message: str, **kwargs: Any) -> None:
         """A notification that shows ``message`` literally: it may hold file names, run
@@ -636,32 +366,6 @@ class ReviewScreen(Screen[None]):
             self.say(plan.summary()[0].upper() + plan.summary()[1:] + ".", timeout=5)
             self._after_decision(None)
 
-    def default_evidence(self, row: FieldRow) -> Evidence | None:
-        """Where an answer's evidence starts: what the annotator selected in the text, else
-        the sentence around the find match or hint they are on, else the evidence of their
-        earlier answer, else the proposal's (when found exactly or normalised, not blind)."""
-        view = self.view
-        if view is None:
-            return None
-        selected = self.query_one(PaperText).selected_span()
-        if selected is not None:
-            page, start, end = selected
-            return passage(view.pages, page, start, end)
-        if self.target is not None:
-            text = view.pages[self.target.page - 1]
-            start, end = sentence_around(text, self.target.start, self.target.end)
-            return passage(view.pages, self.target.page, start, end)
-        d = row.decision
-        if d is not None and d.has_evidence and d.char_start is not None and d.page:
-            assert d.char_end is not None
-            found = passage(view.pages, d.page, d.char_start, d.char_end)
-            return Evidence(found.page, found.quote, found.start, found.end, d.grounding or "")
-        p = row.proposal
-        span = row.evidence_span
-        if span is not None and p is not None and p.grounding in ("exact", "normalized"):
-            return passage(view.pages, *span)
-        return None
-
     def action_correct(self) -> None:
         row, view = self.current, self.view
         if row is None or view is None:
@@ -738,14 +442,6 @@ class ReviewScreen(Screen[None]):
             done,
         )
 
-    def _target_evidence(self) -> Evidence | None:
-        view = self.view
-        if view is None or self.target is None:
-            return None
-        text = view.pages[self.target.page - 1]
-        start, end = sentence_around(text, self.target.start, self.target.end)
-        return passage(view.pages, self.target.page, start, end)
-
     def action_comment(self) -> None:
         row = self.current
         if row is None:
@@ -782,153 +478,6 @@ class ReviewScreen(Screen[None]):
         self.say(f"Undid {what}.", timeout=3)
 
     # --- moving inside a paper -----------------------------------------------------------
-
-    def _jump(self, mention: Mention) -> None:
-        """Put the annotator on ``mention``: marked, in view, the default evidence."""
-        self.target, self.pinned = mention, True
-        text = self.query_one(PaperText)
-        text.set_marks("current", [(mention.page, mention.start, mention.end)])
-        text.scroll_to_span((mention.page, mention.start, mention.end))
-        if self.narrow:
-            self._show_text_pane()
-        self._update_text_status()
-
-    def action_find(self) -> None:
-        if self.view is None:
-            return
-        if self.narrow:
-            self._show_text_pane()
-        bar = self.query_one(FindBar)
-        bar.display = True
-        bar.focus()
-        if bar.value:
-            bar.select_all()
-
-    @on(Input.Changed, "#find")
-    def _find_changed(self, event: Input.Changed) -> None:
-        self.find_in_paper(event.value)
-
-    def find_in_paper(self, words: str, page: int | None = None) -> None:
-        """Mark every place of ``words`` and go to the first one at or after the current
-        match (or the top of the view, or ``page``)."""
-        view = self.view
-        if view is None:
-            return
-        self.find_words = words.strip()
-        self.matches = view.index.find(self.find_words) if self.find_words else []
-        text = self.query_one(PaperText)
-        text.set_marks("match", [(m.page, m.start, m.end) for m in self.matches])
-        if not self.matches:
-            self.match_index = -1
-            self._update_text_status()
-            return
-        if page is not None:
-            on_page = [i for i, m in enumerate(self.matches) if m.page >= page]
-            self.match_index = on_page[0] if on_page else 0
-        elif self.target is not None and self.target in self.matches:
-            self.match_index = self.matches.index(self.target)
-        elif self.target is not None:
-            after = [
-                i
-                for i, m in enumerate(self.matches)
-                if (m.page, m.start) >= (self.target.page, self.target.start)
-            ]
-            self.match_index = after[0] if after else 0
-        else:
-            spans = [(m.page, m.start, m.end) for m in self.matches]
-            self.match_index = text.first_after_view(spans)
-        self._jump(self.matches[self.match_index])
-
-    @on(Input.Submitted, "#find")
-    def _find_next(self, event: Input.Submitted) -> None:
-        event.stop()
-        self._step_match(1)
-
-    @on(FindBar.Step)
-    def _find_step(self, event: FindBar.Step) -> None:
-        self._step_match(event.delta)
-
-    def _step_match(self, delta: int) -> None:
-        if not self.matches:
-            return
-        self.match_index = (self.match_index + delta) % len(self.matches)
-        self._jump(self.matches[self.match_index])
-
-    @on(FindBar.Closed)
-    def _find_closed(self) -> None:
-        self.query_one(FindBar).display = False
-        self.query_one(FieldTable).focus()
-
-    def action_clear_find(self) -> None:
-        """Drop the find and hint marks; the text follows the selected field again."""
-        self.find_words, self.matches, self.match_index = "", [], -1
-        self.target, self.pinned = None, False
-        text = self.query_one(PaperText)
-        text.set_marks("match", ())
-        text.set_marks("current", ())
-        text.clear_selection()
-        if self.narrow and self.text_view:
-            self._show_text_pane(False)
-        self._show_field(self.current_index)
-
-    def action_go_to_page(self) -> None:
-        text = self.query_one(PaperText)
-        if not text.page_count:
-            return
-
-        def done(page: int | None) -> None:
-            if page is None:
-                return
-            self.pinned = True
-            if self.narrow:
-                self._show_text_pane()
-            text.go_to_page(page)
-
-        self.app.push_screen(PagePrompt(text.page_count, text.page_in_view()), done)
-
-    def action_next_mention(self) -> None:
-        self._step_mention(1)
-
-    def action_previous_mention(self) -> None:
-        self._step_mention(-1)
-
-    def _step_mention(self, delta: int) -> None:
-        row = self.current
-        if row is None:
-            return
-        found = self._mentions_now().get(row.spec.name, ())
-        if not found:
-            self.say(f"No candidate mention of {row.spec.name} in this paper.", timeout=3)
-            return
-        if self.target in found:
-            index = (found.index(self.target) + delta) % len(found)
-        elif delta > 0:
-            spans = [(m.page, m.start, m.end) for m in found]
-            index = self.query_one(PaperText).first_after_view(spans)
-        else:
-            index = len(found) - 1
-        mention = found[index]
-        visited = self._visited.setdefault(row.spec.name, [])
-        if mention not in visited:
-            visited.append(mention)
-        self._jump(mention)
-
-    def action_switch_pane(self) -> None:
-        if not self.narrow:
-            return
-        self._show_text_pane(not self.text_view)
-
-    def action_scroll_text(self, direction: int) -> None:
-        text = self.query_one(PaperText)
-        self.pinned = True
-        if self.narrow and not self.text_view:
-            self._show_text_pane()
-        if direction > 0:
-            text.scroll_page_down()
-        else:
-            text.scroll_page_up()
-
-    # --- moving between fields and papers ------------------------------------------------
 
     def action_next_field(self) -> None:
         table = self.query_one(FieldTable)

@@ -72,6 +72,8 @@ class PaperText(TextArea):
         self._marks: dict[str, list[tuple[int, int]]] = {}
         self._page_in_view = 0
         self._focus: int | None = None
+        self._pending: tuple[int, bool] | None = None
+        """A scroll asked for before the text had a width."""
         """Document offset the annotator was last taken to (a match, a hint, a page)."""
         self.paper_id: str | None = None
         self.register_theme(_THEME)
@@ -111,7 +113,7 @@ class PaperText(TextArea):
             self._line_starts.append(position + 1)
             position = text.find("\n", position + 1)
         self._marks = {"header": headers}
-        self._focus = None
+        self._focus = self._pending = None
         self.load_text(text)
         self.scroll_home(animate=False)
         self._page_in_view = 0
@@ -193,15 +195,28 @@ class PaperText(TextArea):
 
     def _scroll_to_offset(self, offset: int, *, third: bool) -> None:
         if not self.size.width or not self.wrapped_document.height:
-            # Not laid out yet: wrapping (and so every y) depends on the width.
-            self.call_after_refresh(self._scroll_to_offset, offset, third=third)
+            # Not laid out (or hidden: a narrow terminal showing the fields): wrapping, and
+            # so every y, depends on the width. Scroll once the text has one.
+            self._pending = (offset, third)
+            self._focus = offset
             return
+        self._pending = None
         self._focus = offset
         y = self.wrapped_document.location_to_offset(self._location(offset)).y
         if third:
             y -= max(1, self.size.height // 3)
         self.scroll_to(y=max(0, y), animate=False)
         self._report_page()
+
+    def on_resize(self) -> None:
+        if self._pending is not None and self.size.width:
+            self.call_after_refresh(self._scroll_pending, self.paper_id)
+
+    def _scroll_pending(self, paper_id: str | None) -> None:
+        """Do the scroll asked for before the text had a width (unless the paper changed)."""
+        if self._pending is not None and paper_id == self.paper_id:
+            offset, third = self._pending
+            self._scroll_to_offset(offset, third=third)
 
     def page_in_view(self) -> int | None:
         """The page being read: that of the passage the annotator was last taken to while it
