@@ -84,6 +84,22 @@ def test_the_sentence_around_a_match_skips_headings_and_footnote_marks() -> None
     assert text[left:right] == "Each run took\n2 days."
 
 
+def test_the_passage_around_a_match_in_an_affiliation_block_is_its_line() -> None:
+    """No full stops in a title page's header: short lines end the passage, not the limit."""
+    text = (
+        "Scaling Widget Models\nAda Lovelace\nCharles Babbage\nExample Research\n"
+        "ada@example.com\nAbstract\nWe train widget models of up to 540B parameters on a\n"
+        "cluster of accelerators and report how their quality scales with compute and data\n"
+        "for every size we trained, from the smallest to the largest of them all.\n"
+    )
+    start = text.index("Example Research")
+    left, right = sentence_around(text, start, start + 16)
+    assert text[left:right] == "Charles Babbage\nExample Research"  # was: to "…and data"
+    start = text.index("540B")  # body text runs on from line to line
+    left, right = sentence_around(text, start, start + 4)
+    assert text[left:right].startswith("We train widget models") and right > text.index("size")
+
+
 @pytest.mark.corpus
 def test_the_real_bert_paper_points_at_its_tpu_chips(corpus: Path) -> None:
     from extraction.pdf.text import read_pdf

@@ -214,3 +214,23 @@ async def test_not_reported_is_written_in_words_on_screen(sample_db: Path) -> No
         messages = " ".join(n.message for n in app._notifications)
         assert "not_reported" not in messages
         assert isinstance(app.screen, ReviewScreen)
+
+
+async def test_typing_in_the_editor_replaces_the_proposed_value(sample_db: Path) -> None:
+    """The value to correct starts selected: "e", "16", enter stores 16 (not "816"); an
+    arrow key keeps it to edit."""
+    app = make_app(sample_db, "alice")
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_on(pilot, sample_db, "efficient_widgets.pdf")
+        screen.query_one(FieldTable).move_cursor(row=1)  # accelerator_count, proposed 8
+        await pilot.pause()
+        await pilot.press("e", *"16", "enter")
+        assert app.screen is screen
+        screen.query_one(FieldTable).move_cursor(row=3)  # training_time_hours, proposed 72
+        await pilot.pause()
+        await pilot.press("e", "end", *".5", "enter")
+        assert app.screen is screen
+    assert rows(sample_db, "SELECT field, value FROM decisions ORDER BY rowid") == [
+        ("accelerator_count", "16"),
+        ("training_time_hours", "72.5"),
+    ]

@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 from rich.text import Text
+from textual.geometry import Offset
 
 from storage import open_database
 from storage import papers as paper_store
@@ -254,3 +255,38 @@ async def test_a_find_match_answers_several_fields_in_a_row(sample_db: Path) -> 
         ("accelerator_memory_gb", "40"),
     ]
     assert {(page, quote) for _, _, page, quote in stored} == {(4, SENTENCE)}
+
+
+async def test_the_text_stays_at_the_find_match_after_a_decision(sample_db: Path) -> None:
+    """Saving an answer leaves the text where the annotator found its evidence (it used to
+    jump back to page 1, where the text's hidden cursor sat); typing replaces the value."""
+    app = make_app(sample_db, "alice")
+    async with app.run_test(size=(100, 16)) as pilot:
+        screen = await open_on(pilot, sample_db, "appendix_hardware.pdf")
+        text = screen.query_one(PaperText)
+        await pilot.press("ctrl+f", *"16 gpus", "escape")
+        where = text.scroll_y
+        assert where > 0 and "page 4 of 4" in title(screen)
+        await pilot.press("e", *"A100 40GB", "enter")  # the proposal is not in the box: replaced
+        assert app.screen is screen
+        assert text.scroll_y == where and "page 4 of 4" in title(screen)
+        await pilot.press("e", *"16", "enter")
+        assert text.scroll_y == where and "page 4 of 4" in title(screen)
+    stored = rows(sample_db, "SELECT field, value, page FROM decisions ORDER BY rowid")
+    assert stored == [("accelerator_type", '"NVIDIA A100 40GB"', 4), ("accelerator_count", "16", 4)]
+
+
+async def test_a_new_width_keeps_the_same_text_in_view(sample_db: Path) -> None:
+    """Showing the queue on a narrow terminal re-wraps the text; the line at the top stays."""
+    app = make_app(sample_db, "alice")
+    async with app.run_test(size=(80, 16)) as pilot:
+        screen = await open_on(pilot, sample_db, "appendix_hardware.pdf")
+        text = screen.query_one(PaperText)
+        await pilot.press("ctrl+f", *"full training run", "escape")
+        assert text.scroll_y > 0
+        top = text.wrapped_document.offset_to_location(Offset(0, round(text.scroll_y)))
+        page = text.page_in_view()
+        await pilot.press("tab")  # the queue takes 30 columns from the text
+        await pilot.pause()
+        now = text.wrapped_document.offset_to_location(Offset(0, round(text.scroll_y)))
+        assert now[0] == top[0] and text.page_in_view() == page

@@ -73,6 +73,7 @@ def sentence_around(text: str, start: int, end: int, limit: int = MAX_QUOTE) -> 
     while right < len(text) and text[right] in ".!?" and right < end + limit:
         right += 1
     left = _after_heading(text, left, start)
+    left, right = _within_short_lines(text, left, right, start, end)
     if right - left > limit:
         room = max(0, limit - (end - start))
         left = max(left, start - room // 2)
@@ -101,6 +102,45 @@ def _after_heading(text: str, left: int, start: int) -> int:
         if body[-1:] in ".!?,;" or len(body.split()) > 8:
             return left
         left = line.end()
+
+
+SHORT_LINE = 0.6
+"""A line shorter than this share of the longest line near it ends a passage."""
+NEAR_LINES = 3
+"""How many lines each side a line is compared with."""
+
+
+def _within_short_lines(text: str, left: int, right: int, start: int, end: int) -> tuple[int, int]:
+    """Narrow ``left:right`` at short lines around the match: the PDF text of a title, an
+    affiliation block or a table has no full stops, so "the sentence" around "Google
+    Research" ran from an author's name through the e-mail addresses into the abstract.
+    Body text runs on from line to line at the width of its column; a line much shorter
+    than those near it (a heading, an address, a paragraph's end) ends the passage."""
+    first = text.rfind("\n", 0, left) + 1
+    for _ in range(NEAR_LINES):  # from NEAR_LINES lines before the passage…
+        first = text.rfind("\n", 0, max(0, first - 1)) + 1
+    lines: list[tuple[int, str]] = []  # (offset of the line's newline, the line)
+    position, after = first, 0
+    while position <= len(text) and after <= NEAR_LINES:  # …to NEAR_LINES lines after it
+        newline = text.find("\n", position)
+        newline = len(text) if newline == -1 else newline
+        lines.append((newline, text[position:newline].strip()))
+        after += newline >= right
+        position = newline + 1
+
+    def ends_short(index: int) -> bool:
+        line = lines[index][1]
+        near = lines[max(0, index - NEAR_LINES) : index] + lines[index + 1 : index + 1 + NEAR_LINES]
+        longest = max((len(other) for _, other in near), default=0)
+        return bool(line) and len(line) < SHORT_LINE * longest and not line.endswith("-")
+
+    for index, (newline, _) in enumerate(lines):
+        if left <= newline < start and ends_short(index):
+            left = newline + 1
+    for index, (newline, _) in enumerate(lines):
+        if end <= newline < right and ends_short(index):
+            return left, newline
+    return left, right
 
 
 def _word_edge(text: str, position: int, *, forward: bool, bound: int) -> int:

@@ -170,7 +170,8 @@ class ValueEditor(ModalScreen[Answer | None]):
                     id="editor-input",
                     # Selecting on focus raced keys typed right after "e": the focus came
                     # after the first few, and selected them, so the next key replaced
-                    # them ("Google…" stored as "gle…"). The cursor starts at the end.
+                    # them ("Google…" stored as "gle…"). The value is selected on mount
+                    # instead, before any key reaches the box.
                     select_on_focus=False,
                 )
             if spec.kind is Kind.ACCELERATOR:
@@ -195,6 +196,10 @@ class ValueEditor(ModalScreen[Answer | None]):
             )
         if self.spec.kind is Kind.ACCELERATOR:
             self.query_one("#editor-matches", OptionList).display = False
+        if self.spec.kind not in (Kind.CHOICE, Kind.CHOICE_LIST):
+            # The value to correct is selected: typing replaces it ("e", "64" is 64, never
+            # the proposed 16 with 64 appended); an arrow key keeps it to edit.
+            self.query_one("#editor-input", Input).select_all()
         self._show_value_check()
         self._show_evidence()
 

@@ -208,6 +208,23 @@ class PaperText(TextArea):
         self.scroll_to(y=max(0, y), animate=False)
         self._report_page()
 
+    def _on_resize(self) -> None:
+        # A new width re-wraps the text, and the same scroll offset then shows other lines
+        # (showing the queue at 80 columns moved the view a page back under a title that
+        # still named the old one): keep the line at the top of the view at the top.
+        top = self._top_location()
+        super()._on_resize()
+        if top is not None and self._pending is None:
+            y = self.wrapped_document.location_to_offset(top).y
+            self.scroll_to(y=y, animate=False)
+            self._report_page()
+
+    def _top_location(self) -> tuple[int, int] | None:
+        """The document location shown at the top of the view, as wrapped now."""
+        if not self.wrapped_document.height or not self.scroll_y:
+            return None
+        return self.wrapped_document.offset_to_location(Offset(0, round(self.scroll_y)))
+
     def on_resize(self) -> None:
         if self._pending is not None and self.size.width:
             self.call_after_refresh(self._scroll_pending, self.paper_id)
@@ -271,7 +288,14 @@ class PaperText(TextArea):
         return page, start - base, end - base
 
     def clear_selection(self) -> None:
+        """Drop the mouse selection, leaving the text where it is (setting a TextArea's
+        selection scrolls its hidden cursor into view: after every decision the text
+        jumped back to where that cursor sat, page 1)."""
+        if self.selection.is_empty:
+            return
+        y = self.scroll_y
         self.selection = Selection.cursor(self.selection.end)
+        self.scroll_to(y=y, animate=False)
 
 
 class FindBar(Input):
