@@ -290,3 +290,14 @@ async def test_a_new_width_keeps_the_same_text_in_view(sample_db: Path) -> None:
         await pilot.pause()
         now = text.wrapped_document.offset_to_location(Offset(0, round(text.scroll_y)))
         assert now[0] == top[0] and text.page_in_view() == page
+
+
+async def test_corpus_search_fits_an_80x24_terminal(sample_db: Path) -> None:
+    app = make_app(sample_db, "alice")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("slash", *"the", "enter")  # a hit on nearly every page
+        search = app.screen
+        assert isinstance(search, SearchScreen) and len(search.hits) > 8
+        hint = search.query_one("#search-hint")
+        assert "hit(s)" in str(hint.render())
+        assert hint.region.height and hint.region.bottom <= 23, "the count is on the screen"

@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass
 
 from rich.text import Text
-from textual import on
+from textual import events, on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
@@ -95,6 +95,12 @@ class SearchScreen(ModalScreen[SearchHit | None]):
                 Text("enter searches · enter again opens the first hit · ↓ to choose", style="dim"),
                 id="search-hint",
             )
+
+    def on_resize(self, event: events.Resize) -> None:
+        # Border, title, the search box and the hint (two lines at 80 columns) take 8 lines;
+        # the hits get the rest (at 80×24 a 20-line list pushed the count off the screen).
+        results = self.query_one("#search-results", OptionList)
+        results.styles.max_height = max(3, min(20, event.size.height - 8))
 
     @on(Input.Submitted, "#search-input")
     def _submitted(self, event: Input.Submitted) -> None:
