@@ -17,6 +17,8 @@ from typing import Any
 import pygal
 from pygal.style import Style
 
+from extraction.gold.figures import amount_text, rate_text
+
 RUN_COLOUR = "#9a9a9a"
 GOLD_COLOUR = "#7fb2e5"
 CORRECTED_COLOUR = "#1f4e9c"
@@ -44,26 +46,6 @@ th:first-child, td:first-child { text-align: left; } thead th { border-bottom: 2
 .note { color: #8a5300; font-size: .9rem; } .method { max-width: 60rem; }
 footer { margin-top: 3rem; color: #777; font-size: .85rem; }
 """
-
-
-def rate_text(value: float | None, interval: Sequence[float] | None = None) -> str:
-    """A rate in percent with its interval: ``61.2 (51.8–70.6)``; ``—`` when unknown."""
-    if value is None:
-        return "—"
-    text = f"{100 * value:.1f}"
-    if interval:
-        text += f" ({100 * interval[0]:.1f}–{100 * interval[1]:.1f})"
-    return text
-
-
-def amount_text(value: float | None, interval: Sequence[float] | None = None) -> str:
-    """A quantity with its interval, four significant digits: ``15.26 (12.1–18.4)``."""
-    if value is None:
-        return "—"
-    text = f"{value:,.4g}"
-    if interval:
-        text += f" ({interval[0]:,.4g}–{interval[1]:,.4g})"
-    return text
 
 
 def _style(colours: Sequence[str]) -> Style:

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 import click
 
+from extraction.gold.figures import amount_text, rate_text
 from storage.db import Access
 from tui import console
 from tui.cli.base import EXIT_USAGE, Context, cli, pass_context, rejected
@@ -305,25 +306,6 @@ def estimate_command(
     print_estimate(report)
 
 
-def _rate(value: float | None, interval: list[float] | None = None) -> str:
-    """A rate in percent, with its interval: ``61.2 (51.8–70.6)``."""
-    if value is None:
-        return "—"
-    text = f"{100 * value:.1f}"
-    if interval:
-        text += f" ({100 * interval[0]:.1f}–{100 * interval[1]:.1f})"
-    return text
-
-
-def _amount(value: float | None, interval: list[float] | None = None) -> str:
-    if value is None:
-        return "—"
-    text = f"{value:,.4g}"
-    if interval:
-        text += f" ({interval[0]:,.4g}–{interval[1]:,.4g})"
-    return text
-
-
 def _table(title: str, columns: list[str]) -> Table:
     from rich.table import Table
 
@@ -357,17 +339,17 @@ def print_estimate(report: dict[str, Any]) -> None:
             continue
         d = figures["disclosure"]
         a = figures["accuracy"]
-        errors = "/".join(_rate(figures["errors"][k]["estimate"]) for k in figures["errors"])
+        errors = "/".join(rate_text(figures["errors"][k]["estimate"]) for k in figures["errors"])
         table.add_row(
             name,
-            _rate(d["model"]),
-            _rate(d["gold_sample"]),
-            _rate(d["corrected"], d["ci95"]),
-            _rate(a["estimate"], a["ci95"]),
+            rate_text(d["model"]),
+            rate_text(d["gold_sample"]),
+            rate_text(d["corrected"], d["ci95"]),
+            rate_text(a["estimate"], a["ci95"]),
             errors,
         )
     overall = report["overall"]["accuracy"]
-    table.add_row("overall", "", "", "", _rate(overall["estimate"], overall["ci95"]), "")
+    table.add_row("overall", "", "", "", rate_text(overall["estimate"], overall["ci95"]), "")
     console.stdout.print(table)
     means = _table(
         "\nmeans among papers reporting a value, 95% intervals",
@@ -378,9 +360,9 @@ def print_estimate(report: dict[str, Any]) -> None:
             m = figures["mean"]
             means.add_row(
                 name,
-                _amount(m["model"]),
-                _amount(m["gold_sample"]),
-                _amount(m["corrected"], m["ci95"]),
+                amount_text(m["model"]),
+                amount_text(m["gold_sample"]),
+                amount_text(m["corrected"], m["ci95"]),
             )
     console.stdout.print(means)
     if "by" in report:
@@ -397,9 +379,9 @@ def print_estimate(report: dict[str, Any]) -> None:
                 d, a = figures["disclosure"], figures["accuracy"]
                 breakdown.add_row(
                     name,
-                    _rate(d["model"]),
-                    _rate(d["corrected"], d["ci95"]),
-                    _rate(a["estimate"], a["ci95"]),
+                    rate_text(d["model"]),
+                    rate_text(d["corrected"], d["ci95"]),
+                    rate_text(a["estimate"], a["ci95"]),
                 )
             console.stdout.print(breakdown)
     for note in notes:

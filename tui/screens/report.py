@@ -19,7 +19,8 @@ from textual.widgets import DataTable, Footer, Static, TabbedContent, TabPane
 from textual.worker import Worker, WorkerState
 from textual_plotext import PlotextPlot
 
-from extraction.gold.report import OUTCOME_NAMES, rate_text
+from extraction.gold.figures import rate_text
+from extraction.gold.report import OUTCOME_NAMES
 from storage import Access, open_database
 
 RUN_COLOUR = "gray"
