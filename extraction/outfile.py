@@ -112,6 +112,7 @@ class OutputFile:
                 self.handle = open(self.target, "w", encoding="utf-8", newline="")
             except OSError as exc:
                 raise OutputError(f"{self.target}: {os_reason(exc)}") from None
+            self.in_place = True
             return self
         self._catch_sigterm()
         try:

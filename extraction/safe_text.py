@@ -40,8 +40,22 @@ def unsafe_character(text: str) -> str | None:
     if char in _BIDI:
         return f"contains the bidi control character {code} (it reorders text on screen)"
     if "\ud800" <= char <= "\udfff":
-        return f"contains a lone surrogate {code} (not a character; not valid UTF-8)"
+        return lone_surrogate(char)
     return f"contains the control character {code}"
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def lone_surrogate(text: str) -> str | None:
+    """Why ``text`` is not text at all (it holds a lone surrogate: bytes that were not
+    UTF-8, such as a command-line argument ``$'\\xff'``), or None."""
+    found = _SURROGATE.search(text)
+    if found is None:
+        return None
+    return (
+        f"contains a lone surrogate U+{ord(found.group()):04X} (not a character; not valid UTF-8)"
+    )
 
 
 def name_problem(name: str, what: str = "a name") -> str | None:

@@ -171,6 +171,11 @@ def _check_file(path: Path, access: Access) -> bool:
         raise DatabaseError(f"{path}: is a directory, not a database file")
     if not stat.S_ISREG(info.st_mode):
         raise DatabaseError(f"{path}: not a regular file, so not a goldsmith database")
+    if info.st_size == 0 and access is not Access.CREATE:
+        # Said before connecting: switching an empty file to WAL mode writes its header.
+        raise DatabaseError(
+            f"no goldsmith database at {path} (the file is empty; create one with goldsmith ingest)"
+        )
     why = read_only_reason(path)
     if why is None:
         return False

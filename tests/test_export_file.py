@@ -18,6 +18,7 @@ import pytest
 from extraction.outfile import OutputError, OutputFile
 from tests.cli_process import ENV, goldsmith, leftovers
 from tests.conftest import REPO
+from tests.test_gold import decide_all
 
 
 def mode(path: Path) -> int:
@@ -142,3 +143,20 @@ def test_leaving_without_commit_discards_everything(tmp_path: Path) -> None:
     with pytest.raises(OutputError, match="no such folder"):
         with OutputFile(tmp_path / "nodir" / "x.csv"):
             pass
+
+
+def test_a_pipe_or_device_is_written_in_place(sample_db: Path, tmp_path: Path) -> None:
+    """``export >(gzip > gold.csv.gz)``, a FIFO or /dev/null: written as it is, never renamed
+    over (that would replace the pipe itself), and the command ends well."""
+    decide_all(sample_db, "alice")
+    fifo = tmp_path / "gold.fifo"
+    os.mkfifo(fifo)
+    reader = subprocess.Popen(["cat", str(fifo)], stdout=subprocess.PIPE)
+    finished = goldsmith("--db", sample_db, "export", fifo)
+    received = reader.communicate(timeout=30)[0]
+    assert (finished.code, finished.out.strip(), finished.err) == (0, "exported 6 papers", "")
+    assert received.startswith(b"paper_id,file,title,") and received.count(b"\r\n") == 7
+    assert stat.S_ISFIFO(fifo.stat().st_mode), "the FIFO is still a FIFO"
+    devnull = goldsmith("--db", sample_db, "export", os.devnull, "--layout", "long")
+    assert (devnull.code, devnull.out.strip(), devnull.err) == (0, "exported 6 papers", "")
+    assert leftovers(tmp_path) == []

@@ -138,6 +138,17 @@ GOLD_CASES: dict[str, tuple[Callable[[list[list[str]]], bytes], list[str]]] = {
             "(it reorders text on screen)"
         ],
     ),
+    "escape sequence in a column the import leaves out": (
+        set_cell(3, "title", "Widgets\x1b]0;owned\x07"),
+        ["row 3, column title: contains the control character U+001B"],
+    ),
+    "bidi override in a derived column": (
+        set_cell(2, "derived_device_hours", "12\u202e"),
+        [
+            "row 2, column derived_device_hours: contains the bidi control character U+202E "
+            "(it reorders text on screen)"
+        ],
+    ),
     "lone surrogate": (
         lambda rows: set_cell(2, "compute_provider", "AWS")(rows).replace(b"AWS", b"\xed\xa0\x80x"),
         ["row 2: not UTF-8 text (byte 0xed); re-save it as UTF-8"],

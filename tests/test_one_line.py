@@ -18,7 +18,9 @@ from click.testing import CliRunner
 from extraction.engines.base import BackendUnavailable
 from storage.errors import GoldsmithError
 from tests.cli_process import Terminal, goldsmith, leftovers, table_counts
+from tests.conftest import REPO
 from tests.test_gold import decide_all
+from tui.cli import cli
 from tui.cli.base import Context, GoldsmithGroup
 
 GOOD = {
@@ -54,14 +56,37 @@ def test_a_5000_digit_integer_is_one_problem(papers_db: Path, tmp_path: Path) ->
     )
 
 
-def test_a_lone_surrogate_is_one_problem(papers_db: Path, tmp_path: Path) -> None:
+@pytest.mark.parametrize("key", ["value", "paper"])
+def test_a_lone_surrogate_is_one_problem(key: str, papers_db: Path, tmp_path: Path) -> None:
+    where = "compute_provider: value" if key == "value" else "paper"
     check_refused(
         papers_db,
         tmp_path / "surrogate.jsonl",
-        json.dumps({**GOOD, "field": "compute_provider", "value": "\ud800x"}) + "\n",
-        "line 1: compute_provider: value: contains a lone surrogate U+D800 "
-        "(not a character; not valid UTF-8)",
+        json.dumps({**GOOD, "field": "compute_provider", "value": "x", key: "\ud800x"}) + "\n",
+        f"line 1: {where}: contains a lone surrogate U+D800 (not a character; not valid UTF-8)",
     )
+
+
+@pytest.mark.parametrize(
+    ("option", "command"),
+    [
+        ("--run", ["score", "--run", "r\udcffs"]),
+        ("--paper", ["extract", "--engine", "rules", "--paper", "\udcff.pdf"]),
+        ("--sample", ["papers", "--sample", "pilot\udcff"]),
+    ],
+)
+def test_an_argument_that_is_not_utf8_is_one_line(
+    option: str, command: list[str], papers_db: Path
+) -> None:
+    """Bytes of the command line that are not UTF-8 ($'\\xff') reach Python as lone
+    surrogates, which SQLite cannot even look up."""
+    before = table_counts(papers_db)
+    result = CliRunner().invoke(cli, ["--db", str(papers_db), *command])
+    assert (result.exit_code, result.stdout) == (2, "")
+    assert result.stderr.strip() == (
+        f"error: {option}: contains a lone surrogate U+DCFF (not a character; not valid UTF-8)"
+    )
+    assert table_counts(papers_db) == before
 
 
 @pytest.mark.parametrize("kind", ["device", "fifo"])
@@ -178,6 +203,24 @@ def test_a_full_disk_at_open_says_disk_full(sample_db: Path, tmp_path: Path) -> 
     assert finished.error_lines == [
         f"error: {tmp_path / 'disk' / sample_db.name}: disk full (free some space, then try again)"
     ]
+
+
+def test_a_database_that_cannot_be_created_on_a_full_disk_leaves_no_file(tmp_path: Path) -> None:
+    wrapper = small_disk(tmp_path)
+    disk = tmp_path / "disk"
+    script = (
+        f'mount -t tmpfs -o size=1m tmpfs "{disk}" && dd if=/dev/zero of="{disk}/filler" '
+        f'bs=1k 2>/dev/null; "$@"; code=$?; ls -A "{disk}" > "{tmp_path}/listing"; exit $code'
+    )
+    pdf = REPO / "sample_data" / "api_costs.pdf"
+    finished = goldsmith(
+        "--db", disk / "new.db", "ingest", pdf, wrapper=[*wrapper, "sh", "-c", script, "sh"]
+    )
+    assert (finished.code, finished.out) == (2, "")
+    assert finished.error_lines == [
+        f"error: {disk / 'new.db'}: disk full (free some space, then try again)"
+    ]
+    assert (tmp_path / "listing").read_text().split() == ["filler"], "no empty new.db left"
 
 
 def test_a_full_disk_during_export_says_disk_full_and_leaves_no_temporary_file(

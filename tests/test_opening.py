@@ -61,6 +61,19 @@ def test_every_command_but_ingest_and_imports_refuses_a_missing_database(
     assert list(tmp_path.iterdir()) == []
 
 
+def test_an_empty_file_is_no_database_and_is_left_empty(tmp_path: Path) -> None:
+    empty = tmp_path / "empty.db"
+    empty.touch()
+    for command in (["papers"], ["export", "-"]):
+        result = CliRunner().invoke(cli, ["--db", str(empty), *command])
+        assert result.exit_code == 2
+        assert result.stderr.strip() == (
+            f"error: no goldsmith database at {empty} (the file is empty; "
+            "create one with goldsmith ingest)"
+        )
+    assert [(p.name, p.stat().st_size) for p in tmp_path.iterdir()] == [("empty.db", 0)]
+
+
 def test_a_failed_import_into_a_new_database_leaves_no_database(tmp_path: Path) -> None:
     """import-* may create the database, but not when nothing could be imported."""
     file = tmp_path / "gold.csv"

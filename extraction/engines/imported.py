@@ -26,6 +26,7 @@ from extraction.engines.base import PaperAnswer, RunPlan
 from extraction.engines.run import PaperDone, extract, open_engine_run
 from extraction.evidence.normalize import ValueProblem
 from extraction.fields import FIELD_NAMES, field_spec
+from extraction.safe_text import lone_surrogate
 from storage import papers as paper_store
 from storage import runs as run_store
 from storage.db import write
@@ -121,6 +122,8 @@ def _check(db: Database, record: Any) -> tuple[str | None, str | None, FieldProp
     reference, name = record["paper"], record["field"]
     if not isinstance(reference, str) or not isinstance(name, str):
         return "paper and field must be strings", None, None
+    if problem := lone_surrogate(reference):
+        return f"paper: {problem}", None, None  # SQLite cannot even look it up
     try:
         paper = paper_store.resolve_paper(db, reference)
     except paper_store.AmbiguousPaperReference as exc:

@@ -30,7 +30,7 @@ from extraction.encoding import UnreadableFile, read_utf8
 from extraction.evidence.normalize import ValueProblem, normalize_value
 from extraction.fields import FIELDS, FieldSpec, Kind, Status
 from extraction.gold.derived import DEFAULT_UTILIZATION, DERIVED_COLUMNS, derive
-from extraction.safe_text import json_escape, split_names, visible
+from extraction.safe_text import json_escape, split_names, unsafe_character, visible
 from storage import decisions as decision_store
 from storage import papers as paper_store
 from storage import runs as run_store
@@ -366,6 +366,19 @@ def parse_gold(db: Database, path: Path) -> tuple[list[tuple[str, list[NewDecisi
             problems.append(
                 f"row {number}, column {too_long[0]}: longer than {MAX_CELL} characters"
             )
+            continue
+        # Every cell, even one this import leaves out (file, title, derived columns): a file
+        # with terminal controls in it is not a gold set to trust.
+        unsafe = next(
+            (
+                (header[i], problem)
+                for i, cell in enumerate(row)
+                if (problem := unsafe_character(cell))
+            ),
+            None,
+        )
+        if unsafe:
+            problems.append(f"row {number}, column {unsafe[0]}: {unsafe[1]}")
             continue
         paper_id = row[position["paper_id"]].strip()
         paper = paper_store.get_paper(db, paper_id.lower())

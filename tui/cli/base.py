@@ -48,9 +48,26 @@ class Context:
         """
         if self._db is None:
             existed = self.db_path.exists()
-            self._db = open_database(self.db_path, access=access)
+            try:
+                self._db = open_database(self.db_path, access=access)
+            except BaseException:
+                if not existed:
+                    self._remove_unborn()
+                raise
             self._created = not existed
         return self._db
+
+    def _remove_unborn(self) -> None:
+        """Remove what a database that failed to come into being left (a full disk leaves an
+        empty file): only while the file is still empty, so nobody's data can go with it."""
+        try:
+            if self.db_path.stat().st_size != 0:
+                return
+        except OSError:
+            return
+        for suffix in ("", "-wal", "-shm"):
+            with contextlib.suppress(OSError):
+                Path(f"{self.db_path}{suffix}").unlink(missing_ok=True)
 
     def finish(self, failed: bool) -> None:
         """Close the database; one this command created and that failed before recording
@@ -106,6 +123,29 @@ def exit_code(error: GoldsmithError) -> int:
     return EXIT_USAGE
 
 
+class GoldsmithCommand(click.Command):
+    """A command whose text arguments are checked before it runs.
+
+    Python passes bytes of the command line that are not UTF-8 on as lone surrogates
+    (``$'\\xff'`` becomes ``U+DCFF``); such a run name or paper id cannot be looked up, stored
+    or printed, so it is refused in one line, naming the option. (Paths are left alone: a file
+    name may be any bytes.)
+    """
+
+    def invoke(self, ctx: click.Context) -> Any:
+        from extraction.safe_text import lone_surrogate
+
+        for param in self.params:
+            if not isinstance(param.type, click.types.StringParamType) or param.name is None:
+                continue
+            given = ctx.params.get(param.name)
+            for value in given if isinstance(given, (tuple, list)) else (given,):
+                if isinstance(value, str) and (problem := lone_surrogate(value)):
+                    name = param.opts[0] if isinstance(param, click.Option) else param.name.upper()
+                    fail(f"{name}: {problem}")
+        return super().invoke(ctx)
+
+
 class GoldsmithGroup(click.Group):
     """The command group, with the one handler that turns every failure into one line.
 
@@ -115,6 +155,8 @@ class GoldsmithGroup(click.Group):
     line (``GOLDSMITH_DEBUG=1`` shows the traceback). Exit codes: SPEC §3, plus 130 when
     interrupted and 70 for a bug.
     """
+
+    command_class = GoldsmithCommand
 
     def invoke(self, ctx: click.Context) -> Any:
         failed = True
