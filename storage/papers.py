@@ -256,6 +256,23 @@ class SearchHit:
     pages: tuple[int, ...]
 
 
+_TITLE_FOLDS = (
+    ("-", ""),
+    ("\u2010", ""),
+    ("\u2011", ""),
+    ("\ufb00", "ff"),
+    ("\ufb01", "fi"),
+    ("\ufb02", "fl"),
+    ("\ufb03", "ffi"),
+    ("\ufb04", "ffl"),
+)
+"""What the normalised query has folded that a title still holds: a query's hyphenated word
+is joined ("DeepSeek-V3" → "deepseekv3"), a ligature expanded ("Eﬃcient" → "efficient")."""
+_FOLDED_TITLE = "lower(coalesce(title, file))"
+for _raw, _folded in _TITLE_FOLDS:
+    _FOLDED_TITLE = f"replace({_FOLDED_TITLE}, '{_raw}', '{_folded}')"
+
+
 def search(db: Database, normalized_query: str, limit: int = 50) -> list[SearchHit]:
     """Papers whose title or a page contains every word of the (normalised) query.
 
@@ -265,7 +282,7 @@ def search(db: Database, normalized_query: str, limit: int = 50) -> list[SearchH
     words = re.findall(r"[^\W_]+", normalized_query)
     if not words:
         return []
-    title_sql = " AND ".join("lower(coalesce(title, file)) LIKE ?" for _ in words)
+    title_sql = " AND ".join(f"{_FOLDED_TITLE} LIKE ?" for _ in words)
     title_rows = list(
         db.query(
             f"SELECT * FROM papers WHERE {title_sql} ORDER BY rowid LIMIT ?",

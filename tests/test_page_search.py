@@ -132,3 +132,26 @@ def test_migration_rebuilds_an_older_contentless_index(db_path: Path) -> None:
     (hit,) = paper_store.search(db, normalize("ﬁne-tuned memory"))
     assert hit.paper.id == "ab" * 8 and hit.pages == (1,)
     db.close()
+
+
+def test_a_title_with_a_hyphen_or_a_ligature_is_found_and_comes_first(
+    make_pdf, db_path: Path
+) -> None:
+    """The query is normalised ("DeepSeek-V3" → "deepseekv3"); the title must be too, or a
+    paper citing it outranks the paper itself."""
+    title = "Self-Taught Eﬃcient Widgets"
+    pdfs = [
+        make_pdf("citing.pdf", ["Widget Survey\nExample Labs", f"[1] {title}. 2024.", title]),
+        make_pdf("paper.pdf", [f"{title}\nExample University", SETUP], title=title),
+    ]
+    result = CliRunner().invoke(cli, ["--db", str(db_path), "ingest", *map(str, pdfs)])
+    assert result.exit_code == 0, result.stderr
+    db = open_database(db_path)
+    paper = paper_store.resolve_paper(db, "paper.pdf")
+    assert paper is not None and paper.title == title
+    hits = paper_store.search(db, normalize("self-taught efficient widgets"))
+    db.close()
+    assert [(h.paper.file, h.in_title) for h in hits] == [
+        ("paper.pdf", True),
+        ("citing.pdf", False),
+    ]
