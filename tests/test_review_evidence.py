@@ -301,3 +301,17 @@ async def test_corpus_search_fits_an_80x24_terminal(sample_db: Path) -> None:
         hint = search.query_one("#search-hint")
         assert "hit(s)" in str(hint.render())
         assert hint.region.height and hint.region.bottom <= 23, "the count is on the screen"
+
+
+async def test_down_in_corpus_search_goes_to_the_second_hit(sample_db: Path) -> None:
+    app = make_app(sample_db, "alice")
+    async with app.run_test(size=SIZE) as pilot:
+        screen = review(app)
+        await pilot.press("slash", *"gpus", "enter")
+        search = app.screen
+        assert isinstance(search, SearchScreen) and len(search.hits) == 2
+        second = search.hits[1]
+        await pilot.press("down", "enter")  # the first hit is highlighted already
+        assert app.screen is screen and screen.view is not None
+        assert screen.view.paper.id == second.paper_id
+        assert f"page {second.page} of" in title(screen)

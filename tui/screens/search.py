@@ -169,8 +169,10 @@ class SearchScreen(ModalScreen[SearchHit | None]):
         options = self.query_one("#search-results", OptionList)
         if self.hits and not options.has_focus:
             options.focus()
-            if options.highlighted is None:
-                options.highlighted = 0
+            # The first hit is already highlighted (enter opens it): ↓ goes to the next one,
+            # as it does once the list has focus (the first ↓ only moved the focus).
+            current = options.highlighted
+            options.highlighted = 0 if current is None else min(current + 1, len(self.hits) - 1)
 
     def action_cancel(self) -> None:
         self.dismiss(None)
