@@ -169,7 +169,8 @@ FINDERS: dict[str, Finder] = {
     "accelerator_memory_gb": _combined(
         _sized_accelerators,
         _pattern(
-            r"(?<![\w.])\d{1,4} ?(?:gb|gib)\b",
+            # not a bandwidth ("NVLink offers 160 GB/s")
+            r"(?<![\w.])\d{1,4} ?(?:gb|gib)\b(?!\s?/\s?s\b|\s?per second)",
             r"\bhbm\d?e?\b",
             r"\b(?:gpu|device|accelerator|video|on-chip) memory\b",
             r"\bvram\b",
