@@ -22,18 +22,17 @@ from sqlite_utils import Database
 
 from extraction.encoding import UnreadableFile, read_utf8
 from extraction.gold.files import unneutralize
-from extraction.safe_text import unsafe_character
+from extraction.safe_text import line_problem
 from storage import metadata as metadata_store
 from storage.errors import GoldsmithError
-from storage.metadata import COLUMN_NAME, PAPER_COLUMNS, MetadataImport
+from storage.metadata import COLUMN_NAME, MAX_COLUMNS, MAX_VALUE, PAPER_COLUMNS, MetadataImport
 
 KEY_COLUMNS = ("paper_id", "id", "sha256", "file", "paper")
 """Columns that name the paper, in the order one is chosen when several are present."""
 MAX_BYTES = 64 * 1024 * 1024
 """Largest file read (about a million papers of typical metadata)."""
-MAX_CELL = 10_000
+MAX_CELL = MAX_VALUE
 """Characters allowed in one cell."""
-MAX_COLUMNS = 200
 
 
 class MetadataRejected(GoldsmithError):
@@ -62,12 +61,8 @@ class MetadataFile:
 
 
 def _control(text: str) -> str | None:
-    """What the shared rule refuses (extraction.safe_text), and line breaks and tabs too:
-    metadata is shown in tables and used as group names, one line each."""
-    if unsafe := unsafe_character(text):
-        return unsafe
-    found = next((c for c in text if c in "\t\n\r"), None)
-    return None if found is None else f"contains the control character U+{ord(found):04X}"
+    """Metadata is shown in tables and used as group names: one line each."""
+    return line_problem(text)
 
 
 def column_name(header: str) -> str:

@@ -44,6 +44,15 @@ def unsafe_character(text: str) -> str | None:
     return f"contains the control character {code}"
 
 
+def line_problem(text: str) -> str | None:
+    """What :func:`unsafe_character` refuses, and tabs and line breaks too: for text shown
+    as one cell of a table or used as a group's name (metadata)."""
+    if unsafe := unsafe_character(text):
+        return unsafe
+    found = next((c for c in text if c in "\t\n\r"), None)
+    return None if found is None else f"contains the control character U+{ord(found):04X}"
+
+
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
 

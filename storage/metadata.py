@@ -18,6 +18,10 @@ COLUMN_NAME = re.compile(r"[a-z][a-z0-9_]{0,39}")
 """What a metadata column may be called: it is typed as ``--by COL`` and ``--strata COL``."""
 PAPER_COLUMNS = frozenset({"id", "sha256", "file", "path", "title", "pages", "added_at"})
 """The papers table's own columns: never metadata (a file carrying them is still fine)."""
+MAX_VALUE = 10_000
+"""Characters a metadata value may have."""
+MAX_COLUMNS = 200
+"""Metadata columns one file may bring."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -96,13 +96,24 @@ def test_export_import_export_is_byte_identical_across_ingest_orders(
     second_order = ingested(second_db, shuffled)
     assert first_order != second_order, "the two databases must hold the papers in other orders"
     decide(first_db)
+    metadata = tmp_path / "metadata.csv"
+    metadata.write_text(
+        "file,venue,year\r\napi_costs.pdf,=HYPERLINK(1),2023\r\npod_scale_lm.pdf,ICML,\r\n"
+    )
+    run(first_db, "import-metadata", str(metadata))
 
     wide = tmp_path / "wide.csv"
     run(first_db, "export", str(wide))
-    run(second_db, "import-gold", str(wide), "--annotator", "carol")
+    assert rows(wide)[0][-3:] == ["annotators", "meta_venue", "meta_year"]
+    by_file = {row[1]: row[-2:] for row in rows(wide)[1:]}
+    assert by_file["api_costs.pdf"] == ["'=HYPERLINK(1)", "2023"]
+    assert by_file["pod_scale_lm.pdf"] == ["ICML", ""]
+    imported = run(second_db, "import-gold", str(wide), "--annotator", "carol")
+    assert imported.splitlines()[-1] == "metadata: 3 values for 2 papers (venue, year)"
     again = tmp_path / "again.csv"
     run(second_db, "export", str(again))
-    assert again.read_bytes() == wide.read_bytes()
+    assert again.read_bytes() == wide.read_bytes(), "metadata included"
+    assert run(first_db, "export-metadata", "-") == run(second_db, "export-metadata", "-")
 
     # The order is file name, then paper id: the two papers named paper.pdf by their ids.
     body = rows(wide)[1:]
@@ -126,6 +137,8 @@ def test_export_import_export_is_byte_identical_across_ingest_orders(
         elif name == "long":
             # the same papers and fields, row for row (verdicts and times are each database's)
             assert [r[:4] for r in rows(out_first)] == [r[:4] for r in rows(out_second)]
+            assert [r[-2:] for r in rows(out_first)] == [r[-2:] for r in rows(out_second)]
+            assert rows(out_first)[0][-3:] == ["comments", "meta_venue", "meta_year"]
         else:
             assert out_first.read_bytes() == out_second.read_bytes()
 

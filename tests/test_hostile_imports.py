@@ -149,6 +149,19 @@ GOLD_CASES: dict[str, tuple[Callable[[list[list[str]]], bytes], list[str]]] = {
             "(it reorders text on screen)"
         ],
     ),
+    "badly named metadata column": (
+        lambda rows: to_csv([rows[0] + ["meta_1st"], *(row + ["a"] for row in rows[1:])]).encode(),
+        [
+            "row 1, column meta_1st: not a metadata column name (meta_, then a letter, then "
+            "letters, digits or _, at most 40)"
+        ],
+    ),
+    "metadata cell with a tab": (
+        lambda rows: to_csv(
+            [rows[0] + ["meta_venue"], rows[1] + ["ICML\tx"], *(row + [""] for row in rows[2:])]
+        ).encode(),
+        ["row 2, column meta_venue: contains the control character U+0009"],
+    ),
     "lone surrogate": (
         lambda rows: set_cell(2, "compute_provider", "AWS")(rows).replace(b"AWS", b"\xed\xa0\x80x"),
         ["row 2: not UTF-8 text (byte 0xed); re-save it as UTF-8"],

@@ -2,7 +2,8 @@
 
 Wide CSV (default): one row per paper whose every field is final — ``paper_id, file,
 title``, then ``<field>, <field>_status`` per field in schema order (lists joined by ``; ``,
-empty value when not reported), the derived columns, ``annotators``. Long CSV: one row per
+empty value when not reported), the derived columns, ``annotators``, then the paper's
+metadata (``meta_venue``…: :mod:`extraction.gold.paper_metadata`). Long CSV: one row per
 paper and field. JSON Lines: the proposals format, so a gold set can be imported
 as a run. Cells a spreadsheet would run as a formula (starting ``=``, ``+``, ``-``, ``@``,
 tab or CR) are prefixed with ``'``; numbers stay numbers. CSV lines end with CRLF (RFC 4180), so
@@ -30,14 +31,18 @@ from extraction.encoding import UnreadableFile, read_utf8
 from extraction.evidence.normalize import ValueProblem, normalize_value
 from extraction.fields import FIELDS, FieldSpec, Kind, Status
 from extraction.gold.derived import DEFAULT_UTILIZATION, DERIVED_COLUMNS, derive
+from extraction.gold.paper_metadata import PREFIX as METADATA_PREFIX
+from extraction.gold.paper_metadata import PaperMetadata, header_columns, value_problem
 from extraction.safe_text import json_escape, split_names, unsafe_character, visible
 from storage import decisions as decision_store
+from storage import metadata as metadata_store
 from storage import papers as paper_store
 from storage import runs as run_store
 from storage.db import write
 from storage.decisions import NewDecision
 from storage.errors import GoldsmithError
 from storage.gold import GoldPaper, Judgement, iter_gold
+from storage.metadata import MetadataImport
 from storage.models import Paper
 from storage.queue import all_comments
 
@@ -150,7 +155,8 @@ def export_wide(
     utilization: float = DEFAULT_UTILIZATION,
 ) -> ExportSummary:
     writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(wide_columns())
+    metadata = PaperMetadata(db)
+    writer.writerow(wide_columns() + metadata.columns)
     exported = left_out = 0
     for gold, wanted in _gold_papers(db, include_partial, evidence=False):
         if not wanted:
@@ -171,13 +177,14 @@ def export_wide(
         derived = derive(reported, utilization)
         row += [_derived_cell(v) for v in derived.as_row().values()]
         row.append(shown("; ".join(gold.decided_by)))
-        writer.writerow(row)
+        writer.writerow(row + metadata.cells(paper.id))
     return ExportSummary(exported, left_out)
 
 
 def export_long(db: Database, out: TextIO, *, include_partial: bool = False) -> ExportSummary:
     writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(LONG_COLUMNS)
+    metadata = PaperMetadata(db)
+    writer.writerow([*LONG_COLUMNS, *metadata.columns])
     proposals: dict[int, tuple[Any, str]] = {}
     runs = {run.id: run.name for run in run_store.list_runs(db)}
     exported = left_out = 0
@@ -188,6 +195,7 @@ def export_long(db: Database, out: TextIO, *, include_partial: bool = False) -> 
         exported += 1
         paper = gold.paper
         comments = all_comments(db, paper.id)
+        paper_cells = metadata.cells(paper.id)
         for spec in FIELDS:
             field = gold.fields[spec.name]
             chosen = field.chosen
@@ -223,6 +231,7 @@ def export_long(db: Database, out: TextIO, *, include_partial: bool = False) -> 
                     neutralize(
                         " | ".join(f"{c.annotator}: {c.text}" for c in comments.get(spec.name, ()))
                     ),
+                    *paper_cells,
                 ]
             )
     return ExportSummary(exported, left_out)
@@ -297,9 +306,19 @@ class GoldRejected(GoldsmithError):
 
 
 @dataclass(frozen=True, slots=True)
+class GoldRow:
+    """One paper's row of a gold CSV, checked: its decisions and its metadata cells."""
+
+    paper_id: str
+    decisions: list[NewDecision]
+    metadata: dict[str, str | None]
+
+
+@dataclass(frozen=True, slots=True)
 class GoldImport:
     papers: int
     decisions: int
+    metadata: MetadataImport | None = None
 
 
 def _read_rows(path: Path) -> list[list[str]]:
@@ -325,8 +344,8 @@ def _some(names: list[str], shown: int = 10) -> str:
     return listed if len(names) <= shown else f"{listed} and {len(names) - shown:,} more"
 
 
-def parse_gold(db: Database, path: Path) -> tuple[list[tuple[str, list[NewDecision]]], list[str]]:
-    """Check every cell of a wide gold CSV; the decisions it holds per paper, and problems."""
+def parse_gold(db: Database, path: Path) -> tuple[list[GoldRow], list[str]]:
+    """Check every cell of a wide gold CSV; what it holds per paper, and problems."""
     rows = _read_rows(path)
     if not rows:
         return [], ["the file is empty"]
@@ -341,7 +360,11 @@ def parse_gold(db: Database, path: Path) -> tuple[list[tuple[str, list[NewDecisi
     if "paper_id" not in position:
         return [], problems + ["row 1: no paper_id column (is this a wide gold export?)"]
     known = set(wide_columns())
-    unknown = [name for name in counts if name not in known]
+    metadata_columns, metadata_problems = header_columns(header)
+    problems += metadata_problems
+    unknown = [
+        name for name in counts if name not in known and not name.startswith(METADATA_PREFIX)
+    ]
     if unknown:
         problems.append(f"row 1: unknown column(s): {_some(unknown)}")
     specs = [spec for spec in FIELDS if spec.name in position or f"{spec.name}_status" in position]
@@ -354,7 +377,7 @@ def parse_gold(db: Database, path: Path) -> tuple[list[tuple[str, list[NewDecisi
     if problems:
         return [], problems
     seen: dict[str, int] = {}
-    result: list[tuple[str, list[NewDecision]]] = []
+    result: list[GoldRow] = []
     for number, row in enumerate(body, start=2):
         if not any(cell.strip() for cell in row):
             continue
@@ -410,7 +433,14 @@ def parse_gold(db: Database, path: Path) -> tuple[list[tuple[str, list[NewDecisi
                 continue
             if decision is not None:
                 decisions.append(decision)
-        result.append((paper.id, decisions))
+        metadata: dict[str, str | None] = {}
+        for index, name in metadata_columns.items():
+            value = unneutralize(row[index].strip())
+            if problem := value_problem(value):
+                problems.append(f"row {number}, column {header[index]}: {problem}")
+            elif value:
+                metadata[name] = value  # an empty cell leaves the paper's own value alone
+        result.append(GoldRow(paper.id, decisions, metadata))
     if not result and not problems:
         problems.append("no rows")
     return result, problems
@@ -475,9 +505,13 @@ def import_gold(db: Database, path: Path, annotator: str) -> GoldImport:
     if problems:
         raise GoldRejected(problems)
     total = 0
+    metadata = None
     with write(db):
-        for _, decisions in papers:
-            if decisions:
-                decision_store.record(db, decisions, annotator=annotator, role="adjudicator")
-                total += len(decisions)
-    return GoldImport(papers=len(papers), decisions=total)
+        for row in papers:
+            if row.decisions:
+                decision_store.record(db, row.decisions, annotator=annotator, role="adjudicator")
+                total += len(row.decisions)
+        carried = [(row.paper_id, row.metadata) for row in papers if row.metadata]
+        if carried:
+            metadata = metadata_store.set_values(db, carried, source=path.name)
+    return GoldImport(papers=len(papers), decisions=total, metadata=metadata)

@@ -51,17 +51,6 @@ def import_metadata_command(ctx: Context, file: Path) -> None:
     load_metadata(ctx, file)
 
 
-def _cell(value: str) -> str:
-    """A metadata value as a CSV cell: numbers as they are, other text formula-safe."""
-    from extraction.gold.files import neutralize
-
-    try:
-        float(value)
-    except ValueError:
-        return neutralize(value)
-    return value
-
-
 @cli.command("export-metadata")
 @click.argument("out", type=click.Path(path_type=Path, dir_okay=False, allow_dash=True))
 @pass_context
@@ -70,22 +59,22 @@ def export_metadata_command(ctx: Context, out: Path) -> None:
     loads back with import-metadata. OUT may be - for stdout."""
     import csv
 
-    from extraction.gold.files import neutralize
+    from extraction.gold.files import shown
+    from extraction.gold.paper_metadata import PaperMetadata
     from extraction.outfile import OutputFile
-    from storage import metadata as metadata_store
+    from storage.papers import STABLE_ORDER
 
     db = ctx.db(Access.READ)
-    names = metadata_store.columns(db)
-    values = metadata_store.all_values(db)
+    metadata = PaperMetadata(db)
     target = None if str(out) == "-" else out
 
     def write(handle: TextIO) -> int:
         writer = csv.writer(handle, lineterminator="\r\n")
-        writer.writerow(["paper_id", "file", *names])
+        writer.writerow(["paper_id", "file", *metadata.names])
         count = 0
-        for paper_id, file in db.execute("SELECT id, file FROM papers ORDER BY rowid"):
-            cells = values.get(paper_id, {})
-            writer.writerow([paper_id, neutralize(file), *(_cell(cells.get(n, "")) for n in names)])
+        # The order export uses (file name, then id): the same in every database.
+        for paper_id, file in db.execute(f"SELECT id, file FROM papers ORDER BY {STABLE_ORDER}"):
+            writer.writerow([paper_id, shown(file), *metadata.cells(paper_id)])
             count += 1
         return count
 
@@ -95,7 +84,10 @@ def export_metadata_command(ctx: Context, out: Path) -> None:
         with OutputFile(target) as output:
             count = write(output.handle)
             output.commit()
-    click.echo(f"exported metadata of {count} papers ({len(names)} columns)", err=target is None)
+    click.echo(
+        f"exported metadata of {count} papers ({len(metadata.names)} columns)",
+        err=target is None,
+    )
 
 
 @cli.command("sample")

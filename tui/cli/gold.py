@@ -124,6 +124,12 @@ def import_gold_command(ctx: Context, file: Path, annotator: str) -> None:
     except GoldRejected as exc:
         rejected(file, exc.problems)
     click.echo(f"imported {result.decisions} decisions for {result.papers} papers as {annotator}")
+    if result.metadata:
+        carried = result.metadata
+        click.echo(
+            f"metadata: {carried.values} values for {carried.papers} papers "
+            f"({', '.join(carried.columns)})"
+        )
 
 
 @cli.command("score")
