@@ -285,7 +285,7 @@ def test_the_one_handler_turns_every_failure_into_one_line(
     raised: BaseException, line: str, code: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Any failure a command lets through — a domain error, the file system, SQLite, Ctrl+C,
-    or a bug — ends as one line and the exit code of SPEC §3."""
+    or a bug — ends as one line and the exit code the README documents."""
     monkeypatch.delenv("GOLDSMITH_DEBUG", raising=False)
     group = GoldsmithGroup()
 

@@ -291,7 +291,7 @@ async def test_help_lists_every_key_and_quit_leaves(sample_db: Path) -> None:
         assert shown["e ⏎"] == "Enter the right value for this field, with the quote that shows it"
         assert {"^f", "g", "}", "{"} <= set(shown), "find, page and mention keys are listed"
         assert shown["q"].startswith("Quit")
-        assert len(shown) >= 20, "every key of SPEC §5 is listed"
+        assert len(shown) >= 20, "every key of the README's table is listed"
         await pilot.press("escape")
         await pilot.press("q")
     assert app.return_code == 0

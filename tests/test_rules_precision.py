@@ -312,6 +312,33 @@ def test_quotes_start_and_end_on_whole_words(shift: int) -> None:
         assert not proposal.quote.startswith("dress")
 
 
+@pytest.mark.parametrize("shift", range(0, 12))
+def test_the_affiliation_quote_starts_and_ends_on_whole_words(shift: int) -> None:
+    # Page 1 of Landmark-RxR: the window around "Academy of Sciences" used to start at
+    # "rch on Intelligent Perception" (the middle of "Research").
+    opening = (
+        "Landmark-RxR: Solving Vision-and-Language\nNavigation with Fine-Grained Alignment\n"
+        + "Keji He1,2\nYan Huang1,2\nQi Wu3" * 2
+        + "x" * shift
+        + "\n1Center for Research on Intelligent Perception and Computing\nNational Laboratory "
+        "of Pattern Recognition\nInstitute of Automation, Chinese Academy of Sciences\n"
+        "2School of Artificial Intelligence, University of Chinese Academy of Sciences\n"
+        "3School of Computer Science, University of Adelaide\nAbstract\nIn the "
+        "Vision-and-Language Navigation task, the embodied agent follows instructions"
+    )
+    [proposal] = [
+        p
+        for p in ground_proposals(rules.extract([opening]), [opening])
+        if p.field == "research_setting"
+    ]
+    assert proposal.value == "academia" and proposal.grounding == "exact"
+    assert proposal.char_start is not None and proposal.char_end is not None
+    before = opening[proposal.char_start - 1] if proposal.char_start else " "
+    after = opening[proposal.char_end] if proposal.char_end < len(opening) else " "
+    assert not re.match(r"\w", before), (before, proposal.quote[:20])
+    assert not re.match(r"\w", after), (after, proposal.quote[-20:])
+
+
 # --- the corpus -----------------------------------------------------------------------------
 
 BEFORE_CORRECT = 266

@@ -66,6 +66,10 @@ class Page:
             slack = max(0, MAX_QUOTE - (end - start)) // 2
             left = max(left, start - slack)
             right = min(right, end + slack)
+        return self.whole_words(left, right, start, end)
+
+    def whole_words(self, left: int, right: int, start: int, end: int) -> tuple[int, int]:
+        """``left:right`` narrowed to whole words, never cutting into ``start:end``."""
         return self._word_start(left, start), self._word_end(right, end)
 
     def _word_start(self, left: int, limit: int) -> int:

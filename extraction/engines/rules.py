@@ -633,6 +633,7 @@ def _setting(pages: list[_Page]) -> FieldProposal:
     line_end = head.find("\n", match.end())
     line_end = len(head) if line_end < 0 else line_end
     left, right = max(line_start, match.start() - 120), min(line_end, match.end() + 120)
+    left, right = page.whole_words(left, right, match.start(), match.end())
     return FieldProposal("research_setting", Status.REPORTED, value, 1, page.quote(left, right))
 
 

@@ -3,7 +3,7 @@
 For each field, over the sample's frame (the corpus when the sample was drawn):
 
 - **accuracy**: the run's share of correct answers (and of wrong values, hallucinations and
-  misses, SPEC §4) over the papers it covered, estimated from the gold papers weighted by the
+  misses, as `score` counts them) over the papers it covered, estimated from the gold papers weighted by the
   design, with a Wilson interval at the design's effective sample size (finite population
   correction included);
 - **disclosure**: the share of papers that report the field: the run's raw rate (its

@@ -111,8 +111,9 @@ def os_error_message(exc: OSError) -> str:
 
 
 def exit_code(error: GoldsmithError) -> int:
-    """The exit code for a domain error (SPEC §3): 3 when the extraction backend cannot be
-    used, 1 when an input file was refused line by line, else 2 (it cannot run as asked)."""
+    """The exit code for a domain error (the README lists them): 3 when the extraction
+    backend cannot be used, 1 when an input file was refused line by line, else 2 (it cannot
+    run as asked)."""
     import sys
 
     engines = sys.modules.get("extraction.engines.base")
@@ -152,8 +153,8 @@ class GoldsmithGroup(click.Group):
     Domain errors (:class:`storage.errors.GoldsmithError`) are printed with their message,
     SQLite and file-system failures are described for the user (a full disk says "disk
     full"), Ctrl+C says "interrupted", and anything unexpected is reported as a bug in one
-    line (``GOLDSMITH_DEBUG=1`` shows the traceback). Exit codes: SPEC §3, plus 130 when
-    interrupted and 70 for a bug.
+    line (``GOLDSMITH_DEBUG=1`` shows the traceback). Exit codes: as the README lists them,
+    130 when interrupted and 70 for a bug.
     """
 
     command_class = GoldsmithCommand
