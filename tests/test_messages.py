@@ -14,7 +14,7 @@ import pytest
 from tests.cli_process import goldsmith, table_counts
 from tests.test_gold import decide_all
 from tui.app import make_app
-from tui.keymap import keymap_problems
+from tui.keymap import KeymapError, keymap_problems, load_keymap
 
 
 def read_only_wrapper(folder: Path) -> list[str]:
@@ -103,6 +103,22 @@ def test_the_keymap_reports_unknown_ids_and_stolen_keys() -> None:
     assert keymap_problems({"goldsmith.accept": "y", "goldsmith.quit": "Q"}) == []
     swapped = {"goldsmith.accept": "n", "goldsmith.not_reported": "a"}
     assert keymap_problems(swapped) == [], "swapping two keys steals nothing"
+
+
+def test_a_keymap_that_is_not_a_file_is_said_so(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A FIFO or /dev/zero would never end; it is refused before a byte is read."""
+    fifo = tmp_path / "keymap.toml"
+    os.mkfifo(fifo)
+    for keymap, what in ((fifo, "a FIFO"), (Path("/dev/zero"), "a character device")):
+        monkeypatch.setenv("GOLDSMITH_KEYMAP", str(keymap))
+        with pytest.raises(KeymapError) as raised:
+            load_keymap()
+        assert str(raised.value) == f"{keymap}: not a regular file ({what})"
+    monkeypatch.setenv("GOLDSMITH_KEYMAP", str(tmp_path / "none.toml"))
+    with pytest.raises(KeymapError, match="none.toml: no such keymap file"):
+        load_keymap()
 
 
 async def test_the_app_says_keymap_problems_at_start(sample_db: Path) -> None:

@@ -109,6 +109,23 @@ def test_import_gold_refuses_what_is_not_a_regular_file_at_once(
     assert proposals.error_lines == [f"error: {source}: not a regular file ({what})"]
 
 
+@pytest.mark.parametrize(
+    ("args", "line"),
+    [
+        (["export"], "error: Missing argument 'OUT' (see goldsmith export --help)"),
+        (
+            ["export", "x.csv", "--layout", "tall"],
+            "error: Invalid value for '--layout': 'tall' is not one of 'wide', 'long' "
+            "(see goldsmith export --help)",
+        ),
+        (["--bogus"], "error: No such option '--bogus' (see goldsmith --help)"),
+    ],
+)
+def test_a_mistyped_command_line_is_one_line(args: list[str], line: str) -> None:
+    result = CliRunner().invoke(cli, args, prog_name="goldsmith")
+    assert (result.exit_code, result.stdout, result.stderr.strip()) == (2, "", line)
+
+
 def test_export_into_a_missing_folder_is_one_line(sample_db: Path, tmp_path: Path) -> None:
     finished = goldsmith("--db", sample_db, "export", "nodir/x.csv", "--force", cwd=tmp_path)
     assert (finished.code, finished.out) == (2, "")

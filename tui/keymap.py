@@ -20,6 +20,8 @@ from textual.binding import Binding
 
 from storage.errors import GoldsmithError
 
+MAX_KEYMAP_BYTES = 1 << 20
+
 
 class KeymapError(GoldsmithError, ValueError):
     """The keymap file cannot be used; the message names the file and the reason."""
@@ -35,14 +37,23 @@ def keymap_path() -> Path:
 
 def load_keymap(path: Path | None = None) -> dict[str, str]:
     """The keymap (empty when there is no file)."""
+    from extraction.encoding import FileRefused, UnreadableFile, read_utf8
+
     path = path or keymap_path()
-    if not path.is_file():
+    if not path.exists() and not path.is_symlink():
         if os.environ.get("GOLDSMITH_KEYMAP"):
             raise KeymapError(f"{path}: no such keymap file")
         return {}
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError, OSError) as exc:
+        # Only a regular file, and not much of it: /dev/zero or a FIFO would never end.
+        text = read_utf8(path, max_bytes=MAX_KEYMAP_BYTES)
+    except FileRefused as exc:
+        raise KeymapError(str(exc)) from None
+    except UnreadableFile as exc:
+        raise KeymapError(f"{path}: not a valid keymap ({exc})") from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
         raise KeymapError(f"{path}: not a valid keymap ({exc})") from None
     keymap = {}
     for binding_id, keys in data.items():

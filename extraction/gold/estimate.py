@@ -3,9 +3,9 @@
 For each field, over the sample's frame (the corpus when the sample was drawn):
 
 - **accuracy**: the run's share of correct answers (and of wrong values, hallucinations and
-  misses, as `score` counts them) over the papers it covered, estimated from the gold papers weighted by the
-  design, with a Wilson interval at the design's effective sample size (finite population
-  correction included);
+  misses, as ``score`` counts them) over the papers it covered, estimated from the gold
+  papers weighted by the design, with a Wilson interval at the design's effective sample
+  size (finite population correction included);
 - **disclosure**: the share of papers that report the field: the run's raw rate (its
   proposals over every paper it did), the gold sample's own design-weighted rate, and the
   prediction-powered corrected rate, with 95% intervals (:mod:`extraction.gold.inference`);

@@ -62,8 +62,10 @@ def _style(colours: Sequence[str]) -> Style:
 
 
 def _svg(chart: pygal.Graph) -> str:
-    """The chart as inline SVG, without pygal's script (its tooltips load code from the web)."""
+    """The chart as inline SVG, without pygal's script (its tooltips load code from the web)
+    and its comments (which name pygal's web site: nothing here points off the page)."""
     svg = chart.render(is_unicode=True)
+    svg = re.sub(r"<!--.*?-->", "", svg, flags=re.S)
     return re.sub(r"<script\b.*?</script>", "", svg, flags=re.S)
 
 

@@ -124,6 +124,17 @@ def exit_code(error: GoldsmithError) -> int:
     return EXIT_USAGE
 
 
+def usage_error(exc: click.ClickException) -> NoReturn:
+    """A mistyped command line as one line, with where to look (click would print three:
+    the usage, a hint and the error). ``goldsmith`` alone still shows the help."""
+    if isinstance(exc, click.exceptions.NoArgsIsHelpError):
+        raise exc
+    message = exc.format_message().rstrip(".")
+    context = getattr(exc, "ctx", None)
+    command = context.command_path if isinstance(context, click.Context) else "goldsmith"
+    fail(f"{message} (see {command} --help)", exc.exit_code)
+
+
 class GoldsmithCommand(click.Command):
     """A command whose text arguments are checked before it runs.
 
@@ -159,6 +170,12 @@ class GoldsmithGroup(click.Group):
 
     command_class = GoldsmithCommand
 
+    def make_context(self, *args: Any, **kwargs: Any) -> click.Context:
+        try:
+            return super().make_context(*args, **kwargs)
+        except click.ClickException as exc:
+            usage_error(exc)
+
     def invoke(self, ctx: click.Context) -> Any:
         failed = True
         try:
@@ -171,7 +188,9 @@ class GoldsmithGroup(click.Group):
         except click.exceptions.Exit as exc:
             failed = exc.exit_code != 0
             raise
-        except (click.ClickException, click.exceptions.Abort):
+        except click.ClickException as exc:
+            usage_error(exc)
+        except click.exceptions.Abort:
             raise
         except GoldsmithError as exc:
             fail(exc, exit_code(exc))
