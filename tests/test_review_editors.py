@@ -41,7 +41,7 @@ async def test_blind_review_shows_nothing_of_the_proposal_before_the_answer(
         seen.append(screen_text(app))
         text = screen.query_one("#text")
         assert not text.marks("quote"), "no highlight of the proposal's evidence"  # type: ignore[attr-defined]
-        for key in ("j", "k", "right_curly_bracket", "r", "e"):
+        for key in ("j", "k", "right_curly_bracket", "r", "s", "e"):  # r, s: off
             await pilot.press(key)
             await pilot.pause()
             seen.append(screen_text(app))

@@ -324,7 +324,9 @@ class ReviewScreen(PaperMoves):
             return self.view is not None and bool(self.view.paper.path)
         if action == "switch_pane":
             return self.narrow
-        if action == "compare_run":
+        if action in ("compare_run", "score"):
+            # Blind: another run's values, and the score's list of errors (the run's value and
+            # quote beside the gold answer, paper by paper), would show proposals.
             return not self.session.blind
         return True
 
