@@ -60,6 +60,8 @@ class FakeOllama:
     """False: /api/show answers without ``model_info`` (as some servers and proxies do)."""
     tags_reply: str | None = None
     """A raw body for /api/tags instead of the model list (e.g. a proxy's HTML page)."""
+    tags_status: int = 200
+    """Another status for /api/tags (e.g. 404 from a server that is not Ollama)."""
     reply: Callable[[dict[str, Any], int], Reply] = lambda body, n: Reply.json(answer())
     chats: list[dict[str, Any]] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -75,8 +77,8 @@ class FakeOllama:
         return self
 
     def _tags(self, request: Request) -> Response:
-        if self.tags_reply is not None:
-            return Response(self.tags_reply, content_type="text/html")
+        if self.tags_reply is not None or self.tags_status != 200:
+            return Response(self.tags_reply or "", self.tags_status, content_type="text/html")
         models = [
             {"name": m, "model": m, "modified_at": "2025-01-01T00:00:00Z", "size": 1, "digest": "x"}
             for m in self.models

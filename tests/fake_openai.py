@@ -31,6 +31,10 @@ class Completion:
     raw: str | None = None
     """A raw 200 body instead of a chat completion."""
     delay: float = 0.0
+    message: str = "server overloaded"
+    """The error message of a reply with another status."""
+    code: str | None = None
+    """The error code of a reply with another status (OpenAI's ``insufficient_quota``)."""
 
     @classmethod
     def json(cls, data: Any, **kwargs: Any) -> Completion:
@@ -45,6 +49,8 @@ class FakeOpenAI:
     models: tuple[str, ...] = (MODEL,)
     key: str | None = None
     """When set, requests must carry it as the bearer token (else 401)."""
+    models_reply: str | None = None
+    """A raw body for /v1/models instead of the model list (e.g. a proxy's HTML page)."""
     takes_json_schema: bool = True
     """False: refuse ``response_format`` ``json_schema`` as llama-cpp-python's server does
     (with a 500 carrying its validation error)."""
@@ -76,6 +82,9 @@ class FakeOpenAI:
         refused = self._refused(request)
         if refused:
             return refused
+        if self.models_reply is not None:
+            kind = "text/html" if self.models_reply.startswith("<") else "text/plain"
+            return Response(self.models_reply, content_type=kind)
         data = [{"id": m, "object": "model", "created": 0, "owned_by": "me"} for m in self.models]
         return Response(
             json.dumps({"object": "list", "data": data}), content_type="application/json"
@@ -113,7 +122,7 @@ class FakeOpenAI:
         if completion.delay:
             time.sleep(completion.delay)
         if completion.status != 200:
-            error = json.dumps({"error": {"message": "server overloaded"}})
+            error = json.dumps({"error": {"message": completion.message, "code": completion.code}})
             # A short Retry-After keeps the client's backoff quick in tests.
             return Response(
                 error,

@@ -275,10 +275,22 @@ def test_a_host_that_is_not_ollama_exits_3_naming_it(papers_db: Path, fake_ollam
     result = CliRunner().invoke(cli, ["--db", str(papers_db), "extract", "--host", fake_ollama.url])
     assert result.exit_code == 3
     lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith(
-        f"error: unexpected reply from Ollama at {fake_ollama.url} to /api/tags"
+    assert lines == [
+        f"error: unexpected reply from Ollama at {fake_ollama.url} to /api/tags: an HTML page, "
+        "not JSON ('502 Bad Gateway') — is it an Ollama server?"
+    ]
+
+
+def test_a_host_answering_404_to_the_model_list_is_not_told_to_pull(
+    papers_db: Path, fake_ollama
+) -> None:
+    fake_ollama.tags_status = 404
+    code, _, err = extract(papers_db, fake_ollama)
+    assert code == 3 and "ollama pull" not in err
+    assert err.strip() == (
+        f"error: Ollama at {fake_ollama.url} answered 404 to /api/tags — is it an Ollama server? "
+        "(check --host)"
     )
-    assert "is it an Ollama server?" in lines[0]
 
 
 def test_garbage_in_a_chat_reply_fails_the_paper_naming_the_host(
@@ -293,7 +305,17 @@ def test_garbage_in_a_chat_reply_fails_the_paper_naming_the_host(
     assert "Traceback" not in result.stderr
     line = result.stderr.strip().splitlines()[-1]
     assert line.startswith("error: no_compute.pdf: no usable answer after 3 attempts")
-    assert f"unexpected reply from Ollama at {fake_ollama.url} to /api/chat" in line
+    assert (
+        f"unexpected reply from Ollama at {fake_ollama.url} to /api/chat: an HTML page, not JSON "
+        "('login required')" in line
+    )
+
+
+def test_a_chat_reply_without_the_message_says_so(papers_db: Path, fake_ollama) -> None:
+    fake_ollama.reply = lambda body, n: Reply(raw='{"weird": 1}')
+    code, _, err = extract(papers_db, fake_ollama, "--paper", "no_compute.pdf")
+    assert code == 1 and "Traceback" not in err
+    assert "to /api/chat: JSON without Ollama's fields (message: field required)" in err
 
 
 def test_model_not_pulled_exits_3_with_the_pull_command(papers_db: Path, fake_ollama) -> None:

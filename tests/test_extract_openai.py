@@ -170,7 +170,7 @@ def test_rate_limits_are_retried_with_backoff(papers_db: Path, fake_openai: Fake
         papers_db, "--base-url", fake_openai.url, "--model", MODEL, "--paper", "gpu_paper.pdf"
     )
     assert code == 0, err
-    assert len(fake_openai.chats) == 3, "two refusals, retried by the client, then the answer"
+    assert len(fake_openai.chats) == 3, "two refusals, retried with backoff, then the answer"
     db = open_database(papers_db)
     assert db.execute("SELECT status, attempts FROM run_papers").fetchone() == ("done", 1)
 
@@ -185,7 +185,7 @@ def test_server_errors_that_persist_fail_the_paper_naming_the_host(
     assert code == 1
     line = err.strip().splitlines()[-1]
     assert line.startswith("error: tpu_paper.pdf: no usable answer after 3 attempts")
-    assert f"server error 503 at {fake_openai.url}" in line
+    assert f"server error 503 at {fake_openai.url}: server overloaded" in line
     assert len(fake_openai.chats) == 3 * 5, "each of 3 attempts retried 4 times with backoff"
 
 
@@ -220,7 +220,59 @@ def test_garbage_in_a_reply_fails_the_paper_naming_the_host(
     assert result.exit_code == 1 and "Traceback" not in result.stderr
     line = result.stderr.strip().splitlines()[-1]
     assert line.startswith("error: no_compute.pdf: no usable answer after 3 attempts")
-    assert f"unexpected reply from {fake_openai.url}" in line
+    assert (
+        f"unexpected reply from {fake_openai.url} to /chat/completions: an HTML page, not JSON "
+        "('Bad gateway')" in line
+    )
+
+
+@pytest.mark.parametrize(
+    ("body", "said"),
+    [
+        ("<html><head><title>Sign in</title></head><body>proxy</body></html>", "an HTML page"),
+        ("Service Unavailable", "not JSON (text/plain: 'Service Unavailable')"),
+        ('{"object": "list"}', "JSON without a model list ('data')"),
+    ],
+)
+def test_a_base_url_that_is_not_the_api_exits_3_saying_what_answered(
+    papers_db: Path, fake_openai: FakeOpenAI, body: str, said: str
+) -> None:
+    fake_openai.models_reply = body
+    code, _, err = extract(papers_db, "--base-url", fake_openai.url, "--model", MODEL)
+    assert code == 3 and len(err.strip().splitlines()) == 1
+    assert err.startswith(f"error: unexpected reply from {fake_openai.url} to /models: {said}")
+    assert "is --base-url an OpenAI-compatible API" in err and fake_openai.chats == []
+
+
+def test_the_key_is_never_shown_or_stored_even_when_the_server_echoes_it(
+    papers_db: Path, fake_openai: FakeOpenAI
+) -> None:
+    echo = f"upstream refused: Authorization: Bearer {KEY}"
+    fake_openai.reply = lambda body, n: Completion(status=502, message=echo)
+    code, out, err = extract(
+        papers_db, "--base-url", fake_openai.url, "--model", MODEL, "--paper", "tpu_paper.pdf"
+    )
+    assert code == 1 and "upstream refused: Authorization: Bearer [OPENAI_API_KEY]" in err
+    db = open_database(papers_db)
+    assert "[OPENAI_API_KEY]" in db.execute("SELECT error FROM run_papers").fetchone()[0]
+    db.close()
+    wal = Path(f"{papers_db}-wal")
+    stored = papers_db.read_bytes() + (wal.read_bytes() if wal.exists() else b"")
+    assert KEY.encode() not in stored and KEY not in out + err
+
+
+def test_an_account_out_of_quota_exits_3_at_once(papers_db: Path, fake_openai: FakeOpenAI) -> None:
+    fake_openai.reply = lambda body, n: Completion(
+        status=429, message="You exceeded your current quota", code="insufficient_quota"
+    )
+    code, _, err = extract(
+        papers_db, "--base-url", fake_openai.url, "--model", MODEL, "--concurrency", "1"
+    )
+    assert code == 3 and len(fake_openai.chats) == 1, "waiting will not bring credit back"
+    assert err.strip() == (
+        f"error: the account behind OPENAI_API_KEY has no quota left at {fake_openai.url} "
+        "(429 insufficient_quota) — add credit or use another key"
+    )
 
 
 def test_a_cut_off_answer_is_salvaged_and_the_rest_asked_in_two_groups(
@@ -253,3 +305,29 @@ def test_resuming_makes_no_call(papers_db: Path, fake_openai: FakeOpenAI) -> Non
     code, out, _ = extract(papers_db, *args)
     assert code == 0 and "0 papers done, 0 failed, 3 already done" in out
     assert len(fake_openai.chats) + len(fake_openai.probes) == calls
+
+
+def test_truncated_prompts_name_the_fix_on_the_server(
+    papers_db: Path, fake_openai: FakeOpenAI
+) -> None:
+    fake_openai.reply = lambda body, n: Completion.json(answer(), prompt_tokens=20)
+    code, _, err = extract(
+        papers_db, "--base-url", fake_openai.url, "--model", MODEL, "--paper", "gpu_paper.pdf"
+    )
+    assert code == 0, err
+    assert "1 prompt(s) were truncated by the server: start the server with a longer context" in err
+    assert "--num-ctx" not in err, "--num-ctx is Ollama's; it changes nothing here"
+
+
+def test_a_paper_whose_every_answer_is_empty_says_it_once(
+    papers_db: Path, fake_openai: FakeOpenAI
+) -> None:
+    fake_openai.reply = lambda body, n: Completion(content="")
+    code, _, err = extract(
+        papers_db, "--base-url", fake_openai.url, "--model", MODEL, "--paper", "tpu_paper.pdf"
+    )
+    assert code == 1 and len(fake_openai.chats) == 3
+    assert err.strip().splitlines()[-1] == (
+        "error: tpu_paper.pdf: no usable answer after 3 attempts (every field: not JSON (no "
+        "object in the answer))"
+    )

@@ -1,2 +1,3 @@
-"""Extraction engines (Ollama, rules, imported proposals) and what they share: page selection,
-the prompt, and running an extraction over papers."""
+"""Extraction engines (Ollama, OpenAI-compatible servers, rules, imported proposals) behind one
+small interface (:mod:`extraction.engines.base`), and what they share: page selection, the
+prompt, asking a model (:mod:`extraction.engines.model`) and running an extraction over papers."""

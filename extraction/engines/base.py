@@ -63,6 +63,8 @@ class RunPlan:
     options: dict[str, Any]
     compare: tuple[str, ...] = ()
     """Options that must be equal for a run to be resumed (one run never mixes settings)."""
+    truncation_fix: str = "lower --token-budget"
+    """What to do when the server truncated prompts (said after the run)."""
 
 
 @dataclass

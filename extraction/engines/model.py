@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import time
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
@@ -48,6 +49,42 @@ RUN_COMPARED_OPTIONS = ("temperature", "seed", "num_ctx", "num_predict", "token_
 class TransientError(Exception):
     """One call failed in a way another call may not (a timeout, a server error, a reply
     that is not what the API promises). The message names the host and says what happened."""
+
+
+_TITLE = re.compile(r"<title[^>]*>(.*?)</title>|<h1[^>]*>(.*?)</h1>", re.I | re.S)
+_TAG = re.compile(r"<[^>]*>")
+
+
+def describe_body(content_type: str | None, text: str) -> str | None:
+    """What a reply body that is not a JSON object is, in a few words for an error line
+    ("an HTML page ('Sign in')", "not JSON ('Service Unavailable')"); None for a JSON object.
+
+    A proxy's login or error page and a server that is not the API answer this way; saying
+    so names the likely cause better than the parser's complaint.
+    """
+    stripped = text.strip()
+    kind = (content_type or "").split(";")[0].strip().lower()
+    if not stripped:
+        return "an empty reply"
+    try:
+        data = json.loads(stripped)
+    except (ValueError, RecursionError):
+        data = None
+    else:
+        if isinstance(data, dict):
+            return None
+        return f"JSON that is not an object ({_excerpt(stripped)})"
+    if "html" in kind or stripped.startswith("<"):
+        found = _TITLE.search(stripped)
+        heading = next((part for part in found.groups() if part), "") if found else ""
+        shown = _excerpt(_TAG.sub(" ", heading or stripped))
+        return f"an HTML page, not JSON ({shown})"
+    return f"not JSON ({kind or 'no content type'}: {_excerpt(stripped)})"
+
+
+def _excerpt(text: str, limit: int = 60) -> str:
+    line = " ".join(text.split())
+    return repr(line if len(line) <= limit else line[: limit - 1] + "…")
 
 
 @dataclass(frozen=True, slots=True)
@@ -184,6 +221,7 @@ class ModelEngine:
             host=",".join(self.settings.hosts),
             options=self.settings.recorded(),
             compare=RUN_COMPARED_OPTIONS,
+            truncation_fix="raise --num-ctx or lower --token-budget",
         )
 
     def lanes(self) -> list[str]:
@@ -350,6 +388,8 @@ async def ask_paper(
     ]
     if not best:
         reasons = "; ".join(f"{k}: {v}" for k, v in result.problems.items()) or "no answer"
+        if len(set(result.problems.values())) == 1 and len(result.problems) > 1:
+            reasons = f"every field: {next(iter(result.problems.values()))}"
         if request_problem and all(p.startswith("request failed") for p in problems.values()):
             reasons = f"request: {request_problem}"
         result.error = f"no usable answer after {result.attempts} attempts ({reasons})"[:500]

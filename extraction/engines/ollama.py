@@ -24,6 +24,7 @@ from extraction.engines.model import (
     ModelRequest,
     ModelSettings,
     TransientError,
+    describe_body,
 )
 
 DEFAULT_HOST = defaults.OLLAMA_HOST
@@ -39,18 +40,47 @@ OllamaSettings = ModelSettings
 _UNEXPECTED = (json.JSONDecodeError, pydantic.ValidationError, ValueError, TypeError, KeyError)
 
 
-def _unexpected(host: str, path: str, exc: Exception) -> str:
-    detail = " ".join(str(exc).split())[:160]
-    return f"unexpected reply from Ollama at {host} to {path} ({type(exc).__name__}: {detail})"
-
-
 class OllamaClient:
     """One Ollama server."""
 
     def __init__(self, host: str, timeout: float) -> None:
         self.host = host
         self.timeout = timeout
-        self.client = ollama.AsyncClient(host=host, timeout=httpx.Timeout(timeout, connect=10.0))
+        self._bodies: dict[str, tuple[str | None, str]] = {}
+        """The last reply's content type and text per API path, to say what an unexpected
+        reply was (the client only says that it could not parse it)."""
+        self.client = ollama.AsyncClient(
+            host=host,
+            timeout=httpx.Timeout(timeout, connect=10.0),
+            event_hooks={"response": [self._remember]},
+        )
+
+    async def _remember(self, response: httpx.Response) -> None:
+        await response.aread()
+        kind = response.headers.get("content-type")
+        self._bodies[response.request.url.path] = (kind, response.text[:4000])
+
+    def _unexpected(self, path: str, exc: Exception) -> str:
+        """One line on a reply to ``path`` that is not Ollama's."""
+        kind, text = self._bodies.get(path, (None, ""))
+        what = describe_body(kind, text)
+        if what is None and isinstance(exc, pydantic.ValidationError):
+            first = exc.errors()[0]
+            where = ".".join(str(part) for part in first["loc"]) or "the reply"
+            what = f"JSON without Ollama's fields ({where}: {first['msg'].lower()})"
+        if what is None:
+            what = f"{type(exc).__name__}: {' '.join(str(exc).split())[:160]}"
+        return f"unexpected reply from Ollama at {self.host} to {path}: {what}"
+
+    def _refusal(self, exc: ollama.ResponseError) -> str:
+        """An error status's reason: Ollama's message, or what the body is instead."""
+        what = describe_body("", exc.error) if exc.error.lstrip().startswith("<") else None
+        return " ".join((what or exc.error).split())[:200]
+
+    def _unreachable(self) -> BackendUnavailable:
+        return BackendUnavailable(
+            f"cannot reach Ollama at {self.host} — start it with 'ollama serve'"
+        )
 
     async def check(self, model: str) -> tuple[int | None, list[str]]:
         """Fail early, with the fix, when Ollama is not running or the model is not pulled.
@@ -58,25 +88,32 @@ class OllamaClient:
         Returns:
             The model's trained context length when the server reports it, and warnings.
         """
+        path = "/api/tags"
         try:
             await self.client.list()
+            path = "/api/show"
             shown = await self.client.show(model)
         except (ConnectionError, httpx.ConnectError, httpx.ConnectTimeout):
-            raise BackendUnavailable(
-                f"cannot reach Ollama at {self.host} — start it with 'ollama serve'"
-            ) from None
+            raise self._unreachable() from None
         except httpx.TimeoutException:
             raise BackendUnavailable(f"Ollama at {self.host} did not answer in time") from None
         except ollama.ResponseError as exc:
-            if exc.status_code == 404:
+            if exc.status_code == 404 and path == "/api/show":
                 raise BackendUnavailable(
                     f"model {model} is not available at {self.host} — pull it with "
                     f"'ollama pull {model}'"
                 ) from None
+            hint = " — is it an Ollama server? (check --host)" if path == "/api/tags" else ""
+            reason = self._refusal(exc)
             raise BackendUnavailable(
-                f"Ollama at {self.host} answered {exc.status_code}: {exc.error}"[:300]
+                f"Ollama at {self.host} answered {exc.status_code} to {path}"
+                f"{': ' + reason if reason else ''}{hint}"
             ) from None
-        except pydantic.ValidationError:
+        except pydantic.ValidationError as exc:
+            if path == "/api/tags":
+                raise BackendUnavailable(
+                    self._unexpected(path, exc) + " — is it an Ollama server?"
+                ) from None
             # /api/show answered, so the model is there; it only did not say its context.
             return None, [
                 f"Ollama at {self.host} did not report {model}'s context length "
@@ -84,7 +121,7 @@ class OllamaClient:
             ]
         except _UNEXPECTED as exc:
             raise BackendUnavailable(
-                _unexpected(self.host, "/api/tags", exc) + " — is it an Ollama server?"
+                self._unexpected(path, exc) + " — is it an Ollama server?"
             ) from None
         info = shown.modelinfo or {}
         lengths = [
@@ -110,17 +147,17 @@ class OllamaClient:
                     f"model {settings.model} is not available at {self.host} — pull it with "
                     f"'ollama pull {settings.model}'"
                 ) from None
-            raise TransientError(f"server error {exc.status_code}: {exc.error}") from None
-        except (ConnectionError, httpx.ConnectError):
-            raise BackendUnavailable(
-                f"cannot reach Ollama at {self.host} — start it with 'ollama serve'"
+            raise TransientError(
+                f"server error {exc.status_code} at {self.host}: {self._refusal(exc)}"
             ) from None
+        except (ConnectionError, httpx.ConnectError):
+            raise self._unreachable() from None
         except httpx.TimeoutException:
             raise TransientError(f"no answer within {settings.timeout:g} s") from None
         except httpx.HTTPError as exc:
             raise TransientError(f"connection to {self.host} failed: {exc}") from None
         except _UNEXPECTED as exc:
-            raise TransientError(_unexpected(self.host, "/api/chat", exc)) from None
+            raise TransientError(self._unexpected("/api/chat", exc)) from None
         return ModelReply(
             content=response.message.content or "",
             cut_off=response.done_reason == "length",

@@ -18,9 +18,10 @@ client's bearer token, never stored in the database or printed.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import os
 import random
-from typing import Any, cast
+from typing import Any
 from urllib.parse import urlsplit
 
 import openai
@@ -39,6 +40,7 @@ from extraction.engines.model import (
     ModelRequest,
     ModelSettings,
     TransientError,
+    describe_body,
 )
 
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
@@ -47,20 +49,9 @@ MAX_RETRIES = 4
 MAX_BACKOFF_S = 60.0
 PROBE = "Answer with a JSON object."
 
-# What a reply that is not the API's (a proxy's HTML page, a 200 with garbage) raises when
-# read: the client builds its objects leniently, so a field that is not there fails on use.
-_UNEXPECTED = (
-    openai.APIResponseValidationError,
-    AttributeError,
-    IndexError,
-    KeyError,
-    TypeError,
-    ValueError,
-)
 
-
-def _first_line(text: object, limit: int = 200) -> str:
-    return " ".join(str(text).split())[:limit]
+class _Unexpected(Exception):
+    """A reply that is not the API's; the message says what it is instead."""
 
 
 def _backoff(headers: Any, retry: int) -> float:
@@ -92,26 +83,90 @@ def _with_schema(form: dict[str, Any], schema: dict[str, Any]) -> dict[str, Any]
     return {**form, "json_schema": {**form["json_schema"], "schema": schema}}
 
 
+def _body(response: Any) -> dict[str, Any]:
+    """The JSON object a reply carries.
+
+    Raises:
+        _Unexpected: It carries something else (a proxy's HTML page, garbage).
+    """
+    problem = describe_body(response.headers.get("content-type"), response.text)
+    if problem is not None:
+        raise _Unexpected(problem)
+    data: dict[str, Any] = response.json()
+    return data
+
+
+def _choice(body: dict[str, Any]) -> tuple[str, bool, dict[str, Any]]:
+    """A chat completion's answer text, whether it was cut off, and its usage.
+
+    Raises:
+        _Unexpected: The object is not a chat completion.
+    """
+    choices = body.get("choices")
+    first = choices[0] if isinstance(choices, list) and choices else None
+    message = first.get("message") if isinstance(first, dict) else None
+    if not isinstance(first, dict) or not isinstance(message, dict):
+        raise _Unexpected("JSON without choices[0].message: not a chat completion")
+    content = message.get("content")
+    if content is not None and not isinstance(content, str):
+        raise _Unexpected(f"a message content that is not text ({type(content).__name__})")
+    usage = body.get("usage")
+    return (
+        content or "",
+        first.get("finish_reason") == "length",
+        usage if isinstance(usage, dict) else {},
+    )
+
+
+def _count(usage: dict[str, Any], name: str) -> int | None:
+    value = usage.get(name)
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
 class OpenAIClient:
     """One OpenAI-compatible server."""
 
     def __init__(self, base_url: str, timeout: float) -> None:
         self.base_url = base_url
         self.timeout = timeout
+        self._key = os.environ.get("OPENAI_API_KEY") or None
         self.client = openai.AsyncOpenAI(
             base_url=base_url,
             # Local servers take any key; the client insists on one.
-            api_key=os.environ.get("OPENAI_API_KEY") or "not-needed",
+            api_key=self._key or "not-needed",
             timeout=timeout,
             # The client would retry a timed-out call too, waiting the whole timeout each
-            # time; refusals are retried in complete() instead, timeouts by the next attempt.
+            # time; refusals are retried in _create() instead, timeouts by the next attempt.
             max_retries=0,
         )
         self.response_format: dict[str, Any] | None = None
 
-    def _fatal(self, exc: Exception, model: str) -> BackendUnavailable:
+    def _said(self, text: object, limit: int = 200) -> str:
+        """What a server said, for a message: one line, cut, and never the key (a proxy may
+        echo the request's headers in its error page)."""
+        line = " ".join(str(text).split())
+        if self._key:
+            line = line.replace(self._key, "[OPENAI_API_KEY]")
+        return line[:limit]
+
+    def _status(self, exc: openai.APIStatusError) -> str:
+        """An error status's reason: the API's message, or what the body is instead."""
+        response = exc.response
+        problem = describe_body(response.headers.get("content-type"), response.text)
+        if problem is not None and problem != "an empty reply":
+            return self._said(problem)
+        message = exc.message
+        prefix = f"Error code: {exc.status_code} - "
+        return self._said(message.removeprefix(prefix) if message else "no reason given")
+
+    def _fatal(self, exc: Exception, model: str, path: str = "/models") -> BackendUnavailable:
         """The error that stops the run, for a failure that no retry will fix."""
         url = self.base_url
+        if isinstance(exc, _Unexpected):
+            return BackendUnavailable(
+                f"unexpected reply from {url} to {path}: {self._said(exc)} — is --base-url an "
+                "OpenAI-compatible API (a proxy or login page in the way)?"
+            )
         if isinstance(exc, openai.APIConnectionError) and not isinstance(
             exc, openai.APITimeoutError
         ):
@@ -132,59 +187,68 @@ class OpenAIClient:
                 f"model {model} is not served at {url} (404) — check --model, and that "
                 "--base-url ends in /v1"
             )
+        if _out_of_quota(exc):
+            return BackendUnavailable(
+                f"the account behind OPENAI_API_KEY has no quota left at {url} (429 "
+                "insufficient_quota) — add credit or use another key"
+            )
         if isinstance(exc, openai.APIStatusError):
             return BackendUnavailable(
-                f"the server at {url} answered {exc.status_code}: {_first_line(exc.message)}"
+                f"the server at {url} answered {exc.status_code} to {path}: {self._status(exc)}"
             )
         return BackendUnavailable(
-            f"unexpected reply from {url} ({type(exc).__name__}: {_first_line(exc)}) — is it "
-            "an OpenAI-compatible server?"
+            f"unexpected reply from {url} to {path} ({type(exc).__name__}: {self._said(exc)})"
+            " — is it an OpenAI-compatible server?"
         )
 
     async def check(self, model: str) -> tuple[int | None, list[str]]:
         """Reach the server, check it serves ``model``, and find the ``response_format`` it
         takes (one-token probes with the real schema)."""
         try:
-            page = await self.client.models.list()
-            served = [entry.id for entry in page.data]
+            listing = _body((await self.client.models.with_raw_response.list()).http_response)
         except openai.NotFoundError:
-            served = []  # no model listing here; the probe below still finds a wrong name
-        except (openai.OpenAIError, *_UNEXPECTED) as exc:
+            listing = {}  # no model listing here; the probe below still finds a wrong name
+        except (openai.OpenAIError, _Unexpected, ValueError) as exc:
             raise self._fatal(exc, model) from None
+        entries = listing.get("data")
+        if listing and not isinstance(entries, list):
+            raise self._fatal(_Unexpected("JSON without a model list ('data')"), model)
+        served = [e["id"] for e in entries or [] if isinstance(e, dict) and "id" in e]
         if served and model not in served:
-            listed = ", ".join(served[:8]) + (", …" if len(served) > 8 else "")
+            listed = ", ".join(map(self._said, served[:8])) + (", …" if len(served) > 8 else "")
             raise BackendUnavailable(
                 f"model {model} is not served at {self.base_url} — it serves {listed}; "
                 "pass one with --model"
             )
         schema = response_schema()
         refusals = []
-        # One retry at most: a server refusing a form may say so with a 500 (llama-cpp-python
-        # answers a response_format it does not know with 500, not 400 or 422).
-        probing = self.client.with_options(max_retries=1, timeout=min(self.timeout, 120.0))
+        probing = self.client.with_options(timeout=min(self.timeout, 120.0))
         for form in _formats(schema):
             try:
-                await probing.chat.completions.create(
+                raw = await self._create(
+                    probing,
                     model=model,
                     messages=[{"role": "user", "content": PROBE}],
-                    response_format=cast(Any, form),
+                    response_format=form,
                     max_tokens=1,
                     temperature=0,
+                    # A server refusing a form may say so with a 500 (llama-cpp-python answers
+                    # a response_format it does not know with 500, not 400 or 422): one retry.
+                    retries_5xx=1,
                 )
+                _choice(_body(raw.http_response))
             except (
                 openai.AuthenticationError,
                 openai.PermissionDeniedError,
                 openai.NotFoundError,
                 openai.RateLimitError,
             ) as exc:
-                raise self._fatal(exc, model) from None
+                raise self._fatal(exc, model, "/chat/completions") from None
             except openai.APIStatusError as exc:
-                refusals.append(
-                    f"{form['type']}: {exc.status_code} {_first_line(exc.message, 120)}"
-                )
+                refusals.append(f"{form['type']}: {exc.status_code} {self._status(exc)[:120]}")
                 continue
-            except (openai.OpenAIError, *_UNEXPECTED) as exc:
-                raise self._fatal(exc, model) from None
+            except (openai.OpenAIError, _Unexpected, ValueError) as exc:
+                raise self._fatal(exc, model, "/chat/completions") from None
             self.response_format = form
             return None, []
         raise BackendUnavailable(
@@ -195,11 +259,19 @@ class OpenAIClient:
     async def complete(self, request: ModelRequest, settings: ModelSettings) -> ModelReply:
         assert self.response_format is not None, "check() first"
         try:
-            response = await self._create(request, settings)
-            choice = response.choices[0]
-            content = choice.message.content or ""
-            cut_off = choice.finish_reason == "length"
-            usage = response.usage
+            raw = await self._create(
+                self.client,
+                model=settings.model,
+                messages=[
+                    {"role": "system", "content": request.system},
+                    {"role": "user", "content": request.user},
+                ],
+                response_format=_with_schema(self.response_format, request.schema),
+                temperature=0,
+                seed=settings.seed,
+                max_tokens=request.num_predict,
+            )
+            content, cut_off, usage = _choice(_body(raw.http_response))
         except openai.APITimeoutError:
             raise TransientError(f"no answer within {settings.timeout:g} s") from None
         except (
@@ -208,50 +280,49 @@ class OpenAIClient:
             openai.PermissionDeniedError,
             openai.NotFoundError,
         ) as exc:
-            raise self._fatal(exc, settings.model) from None
+            raise self._fatal(exc, settings.model, "/chat/completions") from None
         except openai.APIStatusError as exc:
+            if _out_of_quota(exc):
+                raise self._fatal(exc, settings.model, "/chat/completions") from None
             raise TransientError(
-                f"server error {exc.status_code} at {self.base_url}: {_first_line(exc.message)}"
+                f"{'rate limited' if exc.status_code == 429 else 'server error'} "
+                f"{exc.status_code} at {self.base_url}: {self._status(exc)}"
             ) from None
-        except (openai.OpenAIError, *_UNEXPECTED) as exc:
+        except (openai.OpenAIError, _Unexpected, ValueError) as exc:
             raise TransientError(
-                f"unexpected reply from {self.base_url} ({type(exc).__name__}: "
-                f"{_first_line(exc, 120)})"
+                f"unexpected reply from {self.base_url} to /chat/completions: "
+                f"{self._said(exc, 160)}"
             ) from None
-        if not isinstance(content, str):
-            raise TransientError(f"unexpected reply from {self.base_url} (no message content)")
         return ModelReply(
             content=content,
             cut_off=cut_off,
-            prompt_tokens=getattr(usage, "prompt_tokens", None),
-            answer_tokens=getattr(usage, "completion_tokens", None),
+            prompt_tokens=_count(usage, "prompt_tokens"),
+            answer_tokens=_count(usage, "completion_tokens"),
         )
 
-    async def _create(self, request: ModelRequest, settings: ModelSettings) -> Any:
-        """One chat completion, retried with backoff while the server refuses it for now."""
+    @staticmethod
+    async def _create(
+        client: openai.AsyncOpenAI, *, retries_5xx: int = MAX_RETRIES, **request: Any
+    ) -> Any:
+        """One chat completion, retried with backoff while the server refuses it for now
+        (429, 409, 5xx); its raw reply, which :func:`_body` reads."""
         for retry in range(MAX_RETRIES + 1):
             try:
-                return await self.client.chat.completions.create(
-                    model=settings.model,
-                    messages=[
-                        {"role": "system", "content": request.system},
-                        {"role": "user", "content": request.user},
-                    ],
-                    response_format=cast(
-                        Any, _with_schema(self.response_format or {}, request.schema)
-                    ),
-                    temperature=0,
-                    seed=settings.seed,
-                    max_tokens=request.num_predict,
-                )
+                return await client.chat.completions.with_raw_response.create(**request)
             except (openai.RateLimitError, openai.ConflictError, openai.InternalServerError) as exc:
-                if retry == MAX_RETRIES:
+                limit = retries_5xx if isinstance(exc, openai.InternalServerError) else MAX_RETRIES
+                if retry >= limit or _out_of_quota(exc):
                     raise
                 await asyncio.sleep(_backoff(exc.response.headers, retry))
         raise AssertionError("unreachable")
 
     async def close(self) -> None:
         await self.client.close()
+
+
+def _out_of_quota(exc: Exception) -> bool:
+    """OpenAI's 429 for an account without credit: waiting will not help."""
+    return isinstance(exc, openai.RateLimitError) and exc.code == "insufficient_quota"
 
 
 class OpenAIEngine(ModelEngine):
@@ -266,7 +337,13 @@ class OpenAIEngine(ModelEngine):
         plan = super().plan()
         # The server sizes its own context; num_ctx is Ollama's alone.
         options = {key: value for key, value in plan.options.items() if key != "num_ctx"}
-        return RunPlan(plan.engine, plan.default_name, plan.model, plan.host, options, plan.compare)
+        return dataclasses.replace(
+            plan,
+            options=options,
+            truncation_fix="start the server with a longer context (vLLM --max-model-len, "
+            "llama.cpp -c, Ollama's OLLAMA_CONTEXT_LENGTH, or use --engine ollama, which sets "
+            "it per request) or lower --token-budget",
+        )
 
 
 def base_url(url: str) -> str:

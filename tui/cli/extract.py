@@ -233,8 +233,8 @@ def extract_command(
     notes = None
     if summary.truncated:
         notes = (
-            f"{summary.truncated} prompt(s) were truncated by the server: raise --num-ctx "
-            "or lower --token-budget"
+            f"{summary.truncated} prompt(s) were truncated by the server: "
+            f"{chosen.plan().truncation_fix}"
         )
         console.warning(run.name, notes)
     run_store.finish_run(db, run.id, notes)
