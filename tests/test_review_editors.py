@@ -148,9 +148,13 @@ async def test_adjudication_footer_offers_the_answer_keys_not_accept(sample_db: 
     two_annotators_disagree(sample_db)
     app = make_app(sample_db, "judge", adjudicate=True)
     async with app.run_test(size=SIZE) as pilot:
-        await pilot.pause()
         footer = app.screen.query_one(Footer)
-        shown = [(str(key.key_display), str(key.description)) for key in footer.query("FooterKey")]
+        shown: list[tuple[str, str]] = []
+        for _ in range(50):  # the footer fills in after the first refresh (later under load)
+            await pilot.pause()
+            shown = [(str(k.key_display), str(k.description)) for k in footer.query("FooterKey")]
+            if shown:
+                break
         assert ("1–9", "Take answer") in shown[:4], shown
         assert not [k for k, _ in shown if k in ("a", "A")], shown
 
