@@ -252,6 +252,7 @@ def test_an_ungrounded_value_copied_from_the_prompt_is_marked(papers_db: Path, f
     copied = answer(
         accelerator_type=reported("NVIDIA A100 80GB", 1, "NVIDIA A100 80GB, Google TPU v4"),
         accelerator_count=reported(8, 2, "We prove three theorems about widgets."),
+        gpu_hours=reported(2.788, 1, "the training took long"),  # of '2.788M H800 GPU hours'
     )
     fake_ollama.reply = lambda body, n: Reply.json(copied)
     code, _, _ = extract(papers_db, fake_ollama, "--paper", "no_compute.pdf")
@@ -259,6 +260,7 @@ def test_an_ungrounded_value_copied_from_the_prompt_is_marked(papers_db: Path, f
     db = open_database(papers_db)
     rows = dict(db.execute("SELECT field, note FROM proposals WHERE note IS NOT NULL"))
     assert "copied from the prompt ('nvidia a100 80gb')" in rows["accelerator_type"]
+    assert "copied from the prompt ('2.788')" in rows["gpu_hours"]
     assert "accelerator_count" not in rows, "a grounded quote is the paper talking"
 
 

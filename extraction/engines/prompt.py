@@ -87,6 +87,9 @@ def feedback_prompt(problems: Mapping[str, str]) -> str:
 
 _QUOTED = re.compile(r"'([^'\n]{2,80})'")
 _ARROW = re.compile(r"->\s*([0-9][0-9.e+]*)")
+_DISTINCT_NUMBER = re.compile(r"\d+\.\d+|\d{4,}")
+"""A number inside an example that a paper rarely states by chance ('2.788' of '2.788M H800
+GPU hours'); a small model copies it alone. Short integers (8, 72) are in nearly every paper."""
 
 
 @cache
@@ -97,7 +100,9 @@ def prompt_examples(fields: tuple[FieldSpec, ...] = FIELDS) -> tuple[str, ...]:
     happens to say the same.
     """
     text = SYSTEM + "\n" + "\n".join(describe_field(spec) for spec in fields)
-    found = {normalize(example) for example in _QUOTED.findall(text) + _ARROW.findall(text)}
+    quoted = _QUOTED.findall(text)
+    numbers = [number for example in quoted for number in _DISTINCT_NUMBER.findall(example)]
+    found = {normalize(example) for example in quoted + _ARROW.findall(text) + numbers}
     choices = {normalize(choice) for spec in fields for choice in spec.allowed}
     return tuple(sorted(found - choices - {""}))
 
