@@ -120,8 +120,10 @@ async def test_score_screen_opens_an_error_at_its_field(db_path: Path) -> None:
         await app.workers.wait_for_complete()
         await pilot.pause()
         # the compute_provider row: one error, p3 missed
-        for _ in range(FIELD_NAMES.index("compute_provider")):
-            await pilot.press("down")
+        # j/k move as in review (and as the arrows do): one past the row, then back
+        for _ in range(FIELD_NAMES.index("compute_provider") + 1):
+            await pilot.press("j")
+        await pilot.press("k")
         await pilot.press("enter")
         await pilot.pause()
         assert isinstance(app.screen, ErrorsScreen)

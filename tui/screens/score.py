@@ -22,6 +22,7 @@ from extraction.fields import FIELD_NAMES, field_spec
 from extraction.gold.scoring import score_runs
 from storage import Access, open_database
 from tui.console import printable
+from tui.widgets.list_table import ListTable
 
 Target = tuple[str, str]
 """A paper id and a field: where review should open."""
@@ -57,7 +58,7 @@ class ScoreScreen(ModalScreen[Target | None]):
         with Vertical(classes="dialog", id="score"):
             yield Static(Text(f"Run {self.run_name} against the gold set so far", style="bold"))
             yield Static(Text("scoring…", style="dim"), id="score-summary")
-            yield DataTable(id="score-table", cursor_type="row", zebra_stripes=True)
+            yield ListTable(id="score-table", cursor_type="row", zebra_stripes=True)
             yield Static(
                 Text(
                     "enter: errors · escape: close · c/w/h/m: correct/wrong/halluc./missed",
@@ -179,9 +180,14 @@ class ErrorsScreen(ModalScreen[Target | None]):
             yield Static(
                 Text(f"Run {self.run_name}: {len(self.errors)} error(s) on {which}", style="bold")
             )
-            yield DataTable(id="errors-table", cursor_type="row", zebra_stripes=True)
+            yield ListTable(id="errors-table", cursor_type="row", zebra_stripes=True)
             yield Static(id="error-detail")
-            yield Static(Text("enter: open the paper at this field · escape: back", style="dim"))
+            yield Static(
+                Text(
+                    "j/k or ↑/↓: move · enter: open the paper at this field · escape: back",
+                    style="dim",
+                )
+            )
 
     def on_mount(self) -> None:
         table = self.query_one(DataTable)
