@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import socket
 from pathlib import Path
@@ -217,6 +218,29 @@ def test_a_field_answered_the_same_twice_is_not_asked_again(papers_db: Path, fak
     count = fields_of(papers_db)["accelerator_count"]
     assert count.attempts == 2 and "minimum" in (count.problem or "")
     assert "same answer twice" in (count.problem or "")
+
+
+async def test_review_shows_why_the_model_gave_no_answer(papers_db: Path, fake_ollama) -> None:
+    from tests.test_review_app import open_on
+    from tui.app import make_app
+    from tui.widgets.fields import FieldTable
+
+    bad = dict(GOOD, accelerator_count=reported(-5, 2, "trained on 8 NVIDIA A100 GPUs"))
+    fake_ollama.reply = lambda body, n: Reply.json(bad)
+    # extract runs its own event loop: off this test's loop
+    code, _, _ = await asyncio.to_thread(
+        extract, papers_db, fake_ollama, "--paper", "gpu_paper.pdf"
+    )
+    assert code == 0
+    app = make_app(papers_db, "alice")
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await open_on(pilot, papers_db, "gpu_paper.pdf")
+        screen.query_one(FieldTable).move_cursor(row=FIELD_NAMES.index("accelerator_count"))
+        await pilot.pause()
+        panel = str(screen.query_one("#evidence").render())
+        assert "No proposal: the model gave no valid answer" in panel
+        assert "minimum" in panel and "same answer twice" in panel
+        assert screen.current is not None and screen.current.proposal_text == "failed"
 
 
 def test_the_same_wrong_value_with_another_quote_is_the_same_answer(

@@ -52,6 +52,8 @@ class FieldRow:
     """Blind review: the proposal stays hidden until the annotator has answered."""
     disputed: bool = False
     """Adjudicating: annotators disagree (or one marked it ambiguous)."""
+    model_problem: str | None = None
+    """Why the run stored no answer for this field (its ``field_attempts`` problem), if any."""
 
     @property
     def decided(self) -> bool:
@@ -67,7 +69,7 @@ class FieldRow:
     @property
     def proposal_text(self) -> str:
         if self.proposal is None:
-            return "—"
+            return "failed" if self.model_problem and not self.hidden else "—"
         if self.proposal.status != Status.REPORTED:
             return status_text(self.proposal.status)
         return format_value(self.spec, self.proposal.value)
@@ -227,6 +229,7 @@ class ReviewSession:
         assert paper is not None
         pages = tuple(paper_store.page_texts(self.db, paper.id))
         proposals = run_store.proposals_for(self.db, paper.id, self.run.id) if self.run else {}
+        attempts = run_store.field_attempts(self.db, self.run.id, paper.id) if self.run else {}
         compared = (
             run_store.proposals_for(self.db, paper.id, self.compare_run.id)
             if self.compare_run
@@ -252,6 +255,11 @@ class ReviewSession:
                 others=tuple(others.get(spec.name, ())),
                 hidden=self.blind and spec.name not in decided,
                 disputed=_disputed(others.get(spec.name, [])),
+                model_problem=(
+                    attempts[spec.name].problem
+                    if spec.name in attempts and spec.name not in proposals
+                    else None
+                ),
             )
             for spec in self.fields
         )

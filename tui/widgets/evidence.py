@@ -69,6 +69,9 @@ class EvidencePanel(Static):
                 "Blind review: the proposal is shown once you have answered (e, n or m).\n",
                 style="yellow",
             )
+        elif p is None and row.model_problem:
+            text.append("No proposal: the model gave no valid answer ", style="yellow")
+            text.append(f"({printable(row.model_problem)}).\n", style="yellow")
         elif p is None:
             text.append("No proposal for this field in this run.\n", style="dim")
         elif p.status != Status.REPORTED:
