@@ -14,4 +14,4 @@ def test_ci_runs_the_readme_test_command_exactly() -> None:
     assert len(commands) == 2 and all("\n" not in command for command in commands)
     ci = (REPO / ".ci" / "run").read_text(encoding="utf-8").strip().splitlines()
     assert ci[-1] == commands[1]
-    assert commands[1].endswith("pip install '.[test]' && pytest")
+    assert commands[1].endswith("pip install '.[test]' && pytest -n 2")
