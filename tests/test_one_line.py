@@ -133,6 +133,18 @@ def test_export_into_a_missing_folder_is_one_line(sample_db: Path, tmp_path: Pat
     assert sorted(p.name for p in tmp_path.iterdir()) == ["sample.db"]
 
 
+def test_an_output_path_ending_in_a_slash_writes_no_file(sample_db: Path, tmp_path: Path) -> None:
+    # Path("out/") is "out": without the check, export wrote a file called out and said so.
+    for command in (["export", "out/", "--force"], ["export-metadata", "out/"], ["report", "out/"]):
+        finished = goldsmith("--db", sample_db, *command, cwd=tmp_path)
+        assert (finished.code, finished.out) == (2, ""), command
+        assert finished.error_lines == [
+            "error: Invalid value for 'OUT': out/ names a folder, not a file to write "
+            f"(see goldsmith {command[0]} --help)"
+        ]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["sample.db"]
+
+
 def test_a_bad_pdf_viewer_setting_is_a_notification_and_the_app_goes_on(sample_db: Path) -> None:
     terminal = Terminal(
         "--db",

@@ -92,6 +92,23 @@ class Context:
 pass_context = click.make_pass_decorator(Context)
 
 
+class OutputPath(click.Path):
+    """A file to write (``-`` for standard output where allowed).
+
+    A path ending in a separator names a folder and is refused even when that folder does not
+    exist: ``Path("out/")`` is ``out``, so the export would otherwise write a file called
+    ``out`` and report success.
+    """
+
+    def __init__(self, *, allow_dash: bool = False) -> None:
+        super().__init__(path_type=Path, dir_okay=False, allow_dash=allow_dash)
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if isinstance(value, str) and value.endswith(("/", os.sep)):
+            self.fail(f"{value} names a folder, not a file to write", param, ctx)
+        return super().convert(value, param, ctx)
+
+
 def fail(message: object, code: int = EXIT_USAGE) -> NoReturn:
     """Print ``error: MESSAGE`` (control characters escaped) and exit with ``code``."""
     click.echo(f"error: {console.printable(message)}", err=True)

@@ -12,7 +12,7 @@ import click
 from extraction.gold.figures import amount_text, rate_text
 from storage.db import Access
 from tui import console
-from tui.cli.base import EXIT_USAGE, Context, cli, pass_context, rejected
+from tui.cli.base import EXIT_USAGE, Context, OutputPath, cli, pass_context, rejected
 
 if TYPE_CHECKING:
     from rich.table import Table
@@ -52,7 +52,7 @@ def import_metadata_command(ctx: Context, file: Path) -> None:
 
 
 @cli.command("export-metadata")
-@click.argument("out", type=click.Path(path_type=Path, dir_okay=False, allow_dash=True))
+@click.argument("out", type=OutputPath(allow_dash=True))
 @pass_context
 def export_metadata_command(ctx: Context, out: Path) -> None:
     """Write every paper's metadata as CSV (paper_id, file, then one column per field); it
@@ -381,7 +381,7 @@ def print_estimate(report: dict[str, Any]) -> None:
 
 
 @cli.command("report")
-@click.argument("out", type=click.Path(path_type=Path, dir_okay=False))
+@click.argument("out", type=OutputPath())
 @click.option("--run", "run_name", default=None, help="The run to report on [default: latest run].")
 @click.option(
     "--sample", "sample_name", default=None, help="The gold sample [default: latest sample]."

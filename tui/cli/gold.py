@@ -15,6 +15,7 @@ from tui import console
 from tui.cli.base import (
     EXIT_USAGE,
     Context,
+    OutputPath,
     annotator_name,
     cli,
     fail,
@@ -25,7 +26,7 @@ from tui.cli.base import (
 
 
 @cli.command("export")
-@click.argument("out", type=click.Path(path_type=Path, dir_okay=False, allow_dash=True))
+@click.argument("out", type=OutputPath(allow_dash=True))
 @click.option(
     "--format", "fmt", type=click.Choice(["csv", "jsonl"]), default="csv", show_default=True
 )
