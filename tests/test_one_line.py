@@ -145,6 +145,14 @@ def test_an_output_path_ending_in_a_slash_writes_no_file(sample_db: Path, tmp_pa
     assert sorted(p.name for p in tmp_path.iterdir()) == ["sample.db"]
 
 
+def test_db_after_the_command_says_where_it_goes(sample_db: Path, tmp_path: Path) -> None:
+    finished = goldsmith("papers", "--db", sample_db, cwd=tmp_path)
+    assert finished.code == 2
+    assert finished.error_lines == [
+        "error: --db goes before the command: goldsmith --db PATH papers ..."
+    ]
+
+
 def test_a_bad_pdf_viewer_setting_is_a_notification_and_the_app_goes_on(sample_db: Path) -> None:
     terminal = Terminal(
         "--db",

@@ -149,6 +149,10 @@ def usage_error(exc: click.ClickException) -> NoReturn:
     message = exc.format_message().rstrip(".")
     context = getattr(exc, "ctx", None)
     command = context.command_path if isinstance(context, click.Context) else "goldsmith"
+    if isinstance(exc, click.NoSuchOption) and exc.option_name == "--db" and command != "goldsmith":
+        # The one option of the group: it goes before the command, as with git -C.
+        name = command.removeprefix("goldsmith ")
+        fail(f"--db goes before the command: goldsmith --db PATH {name} ...", exc.exit_code)
     fail(f"{message} (see {command} --help)", exc.exit_code)
 
 
