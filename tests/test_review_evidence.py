@@ -315,3 +315,22 @@ async def test_down_in_corpus_search_goes_to_the_second_hit(sample_db: Path) -> 
         assert app.screen is screen and screen.view is not None
         assert screen.view.paper.id == second.paper_id
         assert f"page {second.page} of" in title(screen)
+
+
+async def test_a_mention_jumped_to_from_the_fields_is_in_view_at_80x24(sample_db: Path) -> None:
+    """On a narrow terminal `}` switches to the text, which was hidden: the scroll asked for
+    then is done when it shows (it stayed at the top, under a title naming page 1)."""
+    app = make_app(sample_db, "alice")
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_on(pilot, sample_db, "appendix_hardware.pdf")
+        text = screen.query_one(PaperText)
+        assert screen.narrow and not screen.text_view
+        await pilot.press("right_curly_bracket")
+        await pilot.pause()
+        await pilot.pause()
+        assert screen.text_view and screen.target is not None
+        page, start, _ = screen.target.page, screen.target.start, screen.target.end
+        assert page == 4
+        y = text.wrapped_document.location_to_offset(text._location(text._offset(page, start))).y
+        assert text.scroll_y <= y < text.scroll_y + text.size.height, "the mention is in view"
+        assert "page 4 of 4" in title(screen)

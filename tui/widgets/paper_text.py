@@ -229,6 +229,12 @@ class PaperText(TextArea):
         if self._pending is not None and self.size.width:
             self.call_after_refresh(self._scroll_pending, self.paper_id)
 
+    def on_show(self) -> None:
+        # Shown again with the size it had (a narrow terminal switching back to the text):
+        # no Resize comes, so a scroll asked for while hidden is done here.
+        if self._pending is not None:
+            self.call_after_refresh(self._scroll_pending, self.paper_id)
+
     def _scroll_pending(self, paper_id: str | None) -> None:
         """Do the scroll asked for before the text had a width (unless the paper changed)."""
         if self._pending is not None and paper_id == self.paper_id:
