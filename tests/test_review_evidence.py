@@ -334,3 +334,28 @@ async def test_a_mention_jumped_to_from_the_fields_is_in_view_at_80x24(sample_db
         y = text.wrapped_document.location_to_offset(text._location(text._offset(page, start))).y
         assert text.scroll_y <= y < text.scroll_y + text.size.height, "the mention is in view"
         assert "page 4 of 4" in title(screen)
+
+
+async def test_the_field_table_fits_beside_the_queue_at_80x24(sample_db: Path) -> None:
+    """The queue takes 30 of 80 columns: the columns shrink, names and values end in "…"
+    (they ran past the pane, so "16" showed as "1" and the headers as "ev", "men", "dec")."""
+    app = make_app(sample_db, "alice")
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_on(pilot, sample_db, "appendix_hardware.pdf")
+        table = screen.query_one(FieldTable)
+        table.move_cursor(row=1)  # accelerator_count
+        await pilot.pause()
+        await pilot.press("e", "ctrl+u", *"16", "ctrl+n")
+        await pilot.press("tab")  # show the queue
+        await pilot.pause()
+        await pilot.pause()
+        pane = table.parent.size.width  # type: ignore[union-attr]
+        used = sum(column.get_render_width(table) for column in table.columns.values())
+        assert used <= pane, f"{used} columns of {pane}"
+        for row in range(table.row_count):
+            for column, cell in enumerate(table.get_row_at(row)):
+                shown = cell.plain if isinstance(cell, Text) else str(cell)
+                width = list(table.columns.values())[column].width
+                assert len(shown) <= width, f"row {row}, column {column}: {shown!r}"
+        decided = table.get_row_at(1)[-1]
+        assert "16" in decided.plain or "…" in decided.plain

@@ -34,6 +34,9 @@ VERDICT = {
 }
 FIELD_WIDTH = 22
 """The longest field name (21) and a comment mark (or a space)."""
+LEAST_WIDTHS = {"field": 12, "proposed": 6, "decision": 6, "annotators": 6, "other": 6}
+"""How far columns shrink, in this order, when the pane is narrower than they need (the queue
+beside the fields on an 80-column terminal): names and values then end in "…"."""
 EVIDENCE_WIDTHS = ((110, 14), (64, 9), (0, 2))
 """(from table width, evidence column width): grounding in words, shortened, or a mark."""
 MENTIONS_WIDTHS = ((84, 12), (60, 8), (0, 4))
@@ -43,9 +46,9 @@ MENTIONS_WIDTHS = ((84, 12), (60, 8), (0, 4))
 def clip(text: str, limit: int) -> str:
     """``text`` cut to ``limit`` characters, with "…" when it was longer."""
     text = printable(text)
-    if limit <= 1:
-        return text[:limit]
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+    if len(text) <= limit:
+        return text
+    return text[: limit - 1] + "…" if limit >= 1 else ""
 
 
 def evidence_cell(row: FieldRow, width: int = 14) -> Text:
@@ -149,6 +152,14 @@ class FieldTable(DataTable):
             columns["annotators"] = max(8, rest - columns["proposed"] - columns["decision"])
         if self.comparing:
             columns["other"] = max(6, rest - columns["proposed"] - columns["decision"])
+        overflow = sum(columns.values()) + 2 * len(columns) - width
+        for key, least in LEAST_WIDTHS.items():
+            if overflow <= 0:
+                break
+            if key in columns:
+                cut = max(0, min(overflow, columns[key] - least))
+                columns[key] -= cut
+                overflow -= cut
         return columns
 
     def _needs(self) -> tuple[int, int]:
@@ -171,10 +182,10 @@ class FieldTable(DataTable):
         self.clear(columns=True)
         titles = {
             "field": "field",
-            "proposed": "proposed",
+            "proposed": clip("proposed", widths.get("proposed", 8)),
             "evidence": "evidence" if widths.get("evidence", 0) > 2 else "ev",
             "mentions": "mentions" if widths["mentions"] >= 8 else "men",
-            "decision": "decision",
+            "decision": clip("decision", widths.get("decision", 8)),
             "annotators": "annotators (1, 2, …)",
             "other": "other run",
         }
@@ -209,7 +220,8 @@ class FieldTable(DataTable):
         else:
             self.clear()
         for row in view.fields:
-            name = Text(row.spec.name)
+            room = widths["field"] - (2 if row.comments and widths["field"] < FIELD_WIDTH else 0)
+            name = Text(clip(row.spec.name, room))
             if row.comments:
                 name.append(" ✉", style="magenta")
             if row.hidden:
