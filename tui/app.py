@@ -54,11 +54,15 @@ class GoldsmithApp(App[None]):
         self.session = session
         self._user_keymap = keymap or {}
         self.sub_title = session.annotator
+        self.startup_notices: list[str] = []
+        """Said once the app is up (the demo says where its database is)."""
 
     def on_mount(self) -> None:
         if self._user_keymap:
             self.set_keymap(self._user_keymap)
         self.push_screen(ReviewScreen(self.session))
+        for notice in self.startup_notices:
+            self.notify(printable(notice), timeout=12, markup=False)
         if self._user_keymap:
             from tui.keymap import keymap_problems
 

@@ -23,6 +23,7 @@ def _run_app(
     adjudicate: bool = False,
     blind: bool = False,
     sample: str | None = None,
+    notice: str | None = None,
 ) -> None:
     from tui.app import SetupError, make_app
     from tui.keymap import KeymapError, load_keymap
@@ -48,6 +49,8 @@ def _run_app(
     except DatabaseError as exc:
         click.echo(f"error: {console.printable(exc)}", err=True)
         raise SystemExit(EXIT_USAGE) from None
+    if notice:
+        app.startup_notices.append(notice)
     from tui.keymap import keymap_problems
 
     for problem in keymap_problems(keymap):  # also shown in the app; kept in the scrollback
@@ -181,5 +184,11 @@ def demo_command(annotator: str | None) -> None:
     if proposals.is_file():
         import_proposals(db, proposals, "sample-llm")
     db.close()
-    _run_app(db_path, annotator_name(annotator), None, None)
+    _run_app(
+        db_path,
+        annotator_name(annotator),
+        None,
+        None,
+        notice=f"Demo database: {db_path} (kept when you quit)",
+    )
     click.echo(f"demo database: {db_path} (kept; try 'goldsmith --db {db_path} papers')")
