@@ -46,6 +46,15 @@ QUEUE_MIN_WIDTH = 170
 """Terminal width from which the queue is shown beside the review by default."""
 
 
+UNDONE = {
+    "accepted": "the acceptance",
+    "corrected": "the correction",
+    "not_reported": "'not reported'",
+    "ambiguous": "'ambiguous'",
+}
+"""How an undone decision is named: "Undid the correction of funding_sources."."""
+
+
 @dataclass
 class MentionsCounted(Message):
     """The candidate mentions of a paper's fields were found (off the UI thread)."""
@@ -418,7 +427,8 @@ class ReviewScreen(PaperMoves):
         if self._save(self.session.not_reported, view, name, shown, visited) is not None:
             if shown and not visited:
                 self.say(
-                    f"Saved as not reported; the paper had {len(shown)} candidate mention(s) "
+                    f"Saved as not reported; the paper had {len(shown)} candidate "
+                    f"mention{'s' if len(shown) != 1 else ''} "
                     "you did not open (stored with the decision).",
                     timeout=4,
                 )
@@ -475,7 +485,7 @@ class ReviewScreen(PaperMoves):
         what = (
             f"{len(undone)} decisions"
             if len(undone) > 1
-            else f"{status_text(first.verdict)} of {first.field}"
+            else f"{UNDONE.get(first.verdict, status_text(first.verdict))} of {first.field}"
         )
         self.say(f"Undid {what}.", timeout=3)
 

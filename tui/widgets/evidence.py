@@ -100,7 +100,7 @@ class EvidencePanel(Static):
                 listed = ", ".join(str(n) for n in pages[:8]) + ("…" if len(pages) > 8 else "")
                 text.append(
                     f"{len(mentions)} candidate mention{'s' if len(mentions) != 1 else ''} "
-                    f"(pages {listed}): }} next, {{ previous\n",
+                    f"({'page' if len(pages) == 1 else 'pages'} {listed}): }} next, {{ previous\n",
                     style="cyan",
                 )
             else:
