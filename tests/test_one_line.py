@@ -20,16 +20,9 @@ from storage.errors import GoldsmithError
 from tests.cli_process import Terminal, goldsmith, leftovers, table_counts
 from tests.conftest import REPO
 from tests.test_gold import decide_all
+from tests.test_hostile_imports import GOOD  # a valid proposals line
 from tui.cli import cli
 from tui.cli.base import Context, GoldsmithGroup
-
-GOOD = {
-    "paper": "gpu_paper.pdf",
-    "field": "accelerator_count",
-    "status": "reported",
-    "value": 8,
-    "evidence": {"page": 2, "quote": "8 NVIDIA A100 GPUs"},
-}
 
 
 def check_refused(db: Path, file: Path, content: str, problem: str) -> None:
